@@ -1,0 +1,1 @@
+"""Churn early-warning platform: configuration, ingestion, data quality, warning operations, publishing."""

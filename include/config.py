@@ -1,0 +1,91 @@
+"""The one place that reads the environment.
+
+Every other module takes its paths and parameters as arguments; DAGs and command-line entry
+points call :func:`get_settings` and pass the values on. Defaults are the embedded laptop
+set-up: a DuckDB file under ``data/`` and a SQLite Airflow metadata DB under ``.airflow/``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Sizes of the synthetic bank (see docs/data_contract.md and include/bank_simulator).
+DEFAULT_SIZE = "demo"
+
+# Risk levels, most severe first. Documented in docs/warning_levels.md.
+RISK_LEVELS = ("red", "orange", "yellow", "green")
+ALERT_LEVELS = ("red", "orange", "yellow")
+
+
+def _path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_root: Path = PROJECT_ROOT
+    data_dir: Path = field(default_factory=lambda: _path("CHURN_DATA_DIR", PROJECT_ROOT / "data"))
+    size: str = field(default_factory=lambda: os.environ.get("CHURN_SIZE", DEFAULT_SIZE))
+    seed: int = field(default_factory=lambda: int(os.environ.get("CHURN_SEED", "42")))
+    label_horizon_days: int = field(default_factory=lambda: int(os.environ.get("CHURN_LABEL_HORIZON_DAYS", "90")))
+    duckdb_memory_limit: str = field(default_factory=lambda: os.environ.get("CHURN_DUCKDB_MEMORY_LIMIT", "8GB"))
+    duckdb_threads: int = field(default_factory=lambda: int(os.environ.get("CHURN_DUCKDB_THREADS", "2")))
+    # Where the raw data comes from: "files" (simulator output or a bank's export), "postgres",
+    # "api", or "mapping" (a bank's CSV export through a declarative mapping file).
+    source_kind: str = field(default_factory=lambda: os.environ.get("CHURN_SOURCE_KIND", "files"))
+    source_mapping: str | None = field(default_factory=lambda: os.environ.get("CHURN_SOURCE_MAPPING"))
+    source_conn_id: str = field(default_factory=lambda: os.environ.get("CHURN_SOURCE_CONN_ID", "churn_source_postgres"))
+    api_conn_id: str = field(default_factory=lambda: os.environ.get("CHURN_API_CONN_ID", "churn_source_api"))
+    smtp_conn_id: str = field(default_factory=lambda: os.environ.get("CHURN_SMTP_CONN_ID", "smtp_default"))
+    alert_from: str = field(default_factory=lambda: os.environ.get("CHURN_ALERT_FROM", "churn-warning@localhost"))
+
+    @property
+    def source_dir(self) -> Path:
+        return _path("CHURN_SOURCE_DIR", self.data_dir / "source" / self.size)
+
+    @property
+    def truth_dir(self) -> Path:
+        return _path("CHURN_TRUTH_DIR", self.data_dir / "truth" / self.size)
+
+    @property
+    def warehouse_path(self) -> Path:
+        return _path("CHURN_WAREHOUSE", self.data_dir / "warehouse.duckdb")
+
+    @property
+    def published_dir(self) -> Path:
+        return _path("CHURN_PUBLISHED_DIR", self.data_dir / "published")
+
+    @property
+    def published_path(self) -> Path:
+        return self.published_dir / "churn_warning.duckdb"
+
+    @property
+    def reports_dir(self) -> Path:
+        return _path("CHURN_REPORTS_DIR", self.data_dir / "reports")
+
+    @property
+    def quality_dir(self) -> Path:
+        return _path("CHURN_QUALITY_DIR", self.data_dir / "quality")
+
+    @property
+    def models_dir(self) -> Path:
+        return _path("CHURN_MODELS_DIR", self.project_root / "models")
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.project_root / "dbt_project"
+
+    @property
+    def expectations_dir(self) -> Path:
+        return self.project_root / "expectations"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
