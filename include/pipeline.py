@@ -1,0 +1,198 @@
+"""The steps of the early-warning run, as plain functions the Airflow DAGs call.
+
+Each step reads its inputs from the warehouse and writes its outputs back, so a step can be
+rerun alone and a rerun for the same as_of_date replaces exactly what the first run wrote.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from include.config import ALERT_LEVELS, Settings
+from include.publish import PublishedTable, publish_snapshot
+from include.warehouse import connection, replace_partition, table_exists
+from include.warning import assign_risk_levels, build_alerts, thresholds_from_history
+
+log = logging.getLogger(__name__)
+
+
+def _as_date(as_of_date) -> pd.Timestamp:
+    return pd.Timestamp(as_of_date).normalize()
+
+
+def _summary(report) -> dict:
+    return asdict(report) if is_dataclass(report) else dict(report)
+
+
+def ingest_sources(settings: Settings) -> list[dict]:
+    """Load every contract table from the configured source into the raw schema (plan 3.3(1))."""
+    from include import ingestion
+
+    kind = settings.source_kind
+    if kind == "files":
+        reports = ingestion.ingest_files(settings.source_dir, settings.warehouse_path)
+    elif kind == "postgres":
+        reports = ingestion.ingest_postgres(settings.source_conn_id, settings.warehouse_path)
+    elif kind == "api":
+        reports = ingestion.ingest_api(settings.api_conn_id, settings.warehouse_path)
+    elif kind == "mapping":
+        if not settings.source_mapping:
+            raise ValueError("CHURN_SOURCE_KIND=mapping needs CHURN_SOURCE_MAPPING (a mapping file)")
+        reports = ingestion.ingest_mapped(Path(settings.source_mapping), settings.warehouse_path)
+    else:
+        raise ValueError(f"unknown CHURN_SOURCE_KIND {kind!r}: expected files, postgres, api or mapping")
+    return [_summary(r) for r in reports]
+
+
+def run_quality_gate(settings: Settings, layer: str, *, as_of_date, run_id: str) -> dict:
+    """Validate a layer; warnings notify the owners, a critical failure notifies them and raises."""
+    from include import quality
+
+    output_dir = settings.quality_dir / run_id.replace(":", "_").replace("+", "_")
+    try:
+        result = quality.run_gate(
+            layer,
+            warehouse_path=settings.warehouse_path,
+            as_of_date=_as_date(as_of_date).date().isoformat(),
+            run_id=run_id,
+            expectations_dir=settings.expectations_dir,
+            output_dir=output_dir,
+        )
+    except quality.CriticalDataQualityError as error:
+        quality.notify_owners(error.result, smtp_conn_id=settings.smtp_conn_id, sender=settings.alert_from)
+        raise
+    quality.notify_owners(result, smtp_conn_id=settings.smtp_conn_id, sender=settings.alert_from)
+    return result.summary()
+
+
+def _read(settings: Settings, sql: str, params: list | None = None) -> pd.DataFrame:
+    with connection(settings.warehouse_path, read_only=True) as con:
+        return con.execute(sql, params or []).df()
+
+
+def train_champion(settings: Settings, *, trial_budget: int | None = None) -> dict:
+    """Train the challengers on the labelled panel and register the champion (plan 2.3, 4.1)."""
+    from ml.training import train_and_register
+
+    panel = _read(settings, "select * from marts.training_panel")
+    catalog = _read(settings, "select * from marts.indicator_catalog")
+    if panel.empty:
+        raise ValueError("marts.training_panel is empty: no labelled customer-months to train on")
+    kwargs = {"trial_budget": trial_budget} if trial_budget else {}
+    return train_and_register(panel, catalog, models_dir=settings.models_dir, seed=settings.seed, **kwargs)
+
+
+def ensure_champion(settings: Settings, *, trial_budget: int | None = None) -> str:
+    """The first run of a new installation has no model yet: train one, else keep the champion."""
+    from ml.registry import Registry
+
+    champion = Registry(settings.models_dir).champion()
+    if champion is not None:
+        return champion["version"] if isinstance(champion, dict) else str(champion)
+    return str(train_champion(settings, trial_budget=trial_budget)["version"])
+
+
+def score_customers(settings: Settings, *, as_of_date, run_id: str) -> dict:
+    """Score every customer of the scoring panel and turn the scores into risk levels."""
+    from ml.scoring import score_panel
+
+    day = _as_date(as_of_date)
+    panel = _read(settings, "select * from marts.scoring_panel where as_of_date = ?", [day.date()])
+    if panel.empty:
+        raise ValueError(f"marts.scoring_panel has no customers for as_of_date {day.date()}")
+    catalog = _read(settings, "select * from marts.indicator_catalog")
+    scores, reasons = score_panel(panel, catalog, models_dir=settings.models_dir)
+    missing = set(panel["customer_id"]) - set(scores["customer_id"])
+    if missing:
+        raise RuntimeError(f"scoring dropped {len(missing)} customers, e.g. {sorted(missing)[:5]}")
+
+    history = _read(
+        settings,
+        "select avg(case when churned_within_horizon then 1.0 else 0.0 end) as rate "
+        "from marts.training_panel where churned_within_horizon is not null",
+    )
+    thresholds = thresholds_from_history(float(history["rate"].iloc[0]))
+    scores["risk_level"] = assign_risk_levels(scores["churn_probability"], thresholds).astype(str)
+    scores["as_of_date"] = pd.to_datetime(scores["as_of_date"]).dt.date
+    scores["run_id"] = run_id
+    with connection(settings.warehouse_path) as con:
+        replace_partition(con, scores, schema="warning", table="customer_risk_scores",
+                          key_column="as_of_date", key_value=day.date())
+        replace_partition(con, thresholds.to_frame(day), schema="warning", table="risk_parameters",
+                          key_column="as_of_date", key_value=day.date())
+        if reasons is not None and len(reasons):
+            reasons = reasons.copy()
+            reasons["as_of_date"] = pd.to_datetime(reasons["as_of_date"]).dt.date
+            replace_partition(con, reasons, schema="warning", table="churn_reasons",
+                              key_column="as_of_date", key_value=day.date())
+    levels = scores["risk_level"].value_counts().to_dict()
+    return {"customers_scored": len(scores), "risk_levels": levels, "cutoffs": thresholds.cutoffs}
+
+
+def raise_alerts(settings: Settings, *, as_of_date, run_id: str) -> dict:
+    """Alert table with owner, reasons and recommended retention action (plan 3.2(4), 3.3(7))."""
+    day = _as_date(as_of_date)
+    scores = _read(settings, "select * from warning.customer_risk_scores where as_of_date = ?", [day.date()])
+    customers = _read(
+        settings, "select customer_id, name, segment, relationship_manager_id, branch_id from raw.customers"
+    )
+    top_reasons = None
+    with connection(settings.warehouse_path, read_only=True) as con:
+        if table_exists(con, "warning", "churn_reasons"):
+            top_reasons = con.execute(
+                "select customer_id, family, indicator from warning.churn_reasons "
+                "where as_of_date = ? and rank = 1",
+                [day.date()],
+            ).df()
+    alerts = build_alerts(scores, customers, top_reasons=top_reasons, created_at=pd.Timestamp.now(tz="UTC"))
+    alerts["as_of_date"] = pd.to_datetime(alerts["as_of_date"]).dt.date
+    alerts["run_id"] = run_id
+    with connection(settings.warehouse_path) as con:
+        replace_partition(con, alerts, schema="warning", table="churn_alerts",
+                          key_column="as_of_date", key_value=day.date())
+    counts = alerts["risk_level"].value_counts().to_dict()
+    return {"alerts": len(alerts), **{level: int(counts.get(level, 0)) for level in ALERT_LEVELS}}
+
+
+def snapshot_tables(settings: Settings) -> dict[str, PublishedTable]:
+    """What BI reads. Names are stable: dashboards are built on them."""
+    from ml.registry import Registry
+
+    return {
+        "customer_risk_scores": PublishedTable(
+            source="warning.customer_risk_scores",
+            columns="customer_id, as_of_date, churn_probability, risk_level, model_version, scored_at, "
+            "* exclude (customer_id, as_of_date, churn_probability, risk_level, model_version, scored_at)",
+        ),
+        "churn_alerts": PublishedTable(source="warning.churn_alerts"),
+        "churn_reasons": PublishedTable(source="warning.churn_reasons", required=False),
+        "risk_parameters": PublishedTable(source="warning.risk_parameters"),
+        "indicator_catalog": PublishedTable(source="marts.indicator_catalog", required=False),
+        "customer_segments": PublishedTable(source="marts.customer_segments", required=False),
+        "data_quality_results": PublishedTable(source="quality.data_quality_results", required=False),
+        "model_registry": PublishedTable(frame=Registry(settings.models_dir).to_frame()),
+    }
+
+
+def publish(settings: Settings, *, as_of_date, run_id: str) -> dict:
+    counts = publish_snapshot(
+        settings.warehouse_path,
+        settings.published_path,
+        snapshot_tables(settings),
+        run_id=run_id,
+        as_of_date=_as_date(as_of_date).date().isoformat(),
+    )
+    return {"published_path": str(settings.published_path), "row_counts": counts}
+
+
+def render_report(settings: Settings, *, as_of_date, run_id: str) -> str:
+    from include.report import write_report
+
+    day = _as_date(as_of_date).date().isoformat()
+    path = settings.reports_dir / day / "churn_warning_report.html"
+    write_report(settings.published_path, path, as_of_date=day, run_id=run_id)
+    return str(path)

@@ -1,0 +1,80 @@
+"""Access to the DuckDB warehouse: one way to open it, one way to write a frame into a table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+
+def connect(
+    path: str | Path,
+    *,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse. Writers are serialised by the Airflow pool ``duckdb_warehouse`` (1 slot):
+    a DuckDB file takes one writing process at a time."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.exists():
+        raise FileNotFoundError(f"DuckDB database {path} does not exist")
+    config: dict[str, str | int] = {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if threads:
+        config["threads"] = threads
+    return duckdb.connect(str(path), read_only=read_only, config=config)
+
+
+@contextmanager
+def connection(path: str | Path, **kwargs) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(path, **kwargs)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def replace_partition(
+    con: duckdb.DuckDBPyConnection,
+    frame: pd.DataFrame,
+    *,
+    schema: str,
+    table: str,
+    key_column: str,
+    key_value,
+) -> int:
+    """Write ``frame`` as the rows of ``schema.table`` whose ``key_column`` equals ``key_value``.
+
+    Reruns for the same key replace exactly that slice, so a rerun of a run is idempotent. The
+    table is created from the frame's schema the first time."""
+    con.execute(f'create schema if not exists "{schema}"')
+    con.register("_incoming_frame", frame)
+    try:
+        con.execute("begin transaction")
+        if table_exists(con, schema, table):
+            con.execute(f'delete from "{schema}"."{table}" where "{key_column}" = ?', [key_value])
+            con.execute(f'insert into "{schema}"."{table}" by name select * from _incoming_frame')
+        else:
+            con.execute(f'create table "{schema}"."{table}" as select * from _incoming_frame')
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("_incoming_frame")
+    return len(frame)
