@@ -89,3 +89,20 @@ class Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def airflow_environment(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for the embedded Airflow (``make run``, ``make airflow``): SQLite metadata under
+    ``.airflow/``, the project's DAGs, no examples. Values already set in the environment win, so
+    the same commands run against a production configuration."""
+    env = dict(os.environ if base is None else base)
+    home = Path(env.get("AIRFLOW_HOME") or settings.project_root / ".airflow")
+    env["AIRFLOW_HOME"] = str(home)
+    env.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(settings.project_root / "dags"))
+    env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    env.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home / 'airflow.db'}")
+    env.setdefault("AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT", "120")
+    env.setdefault("CHURN_SIZE", settings.size)
+    env.setdefault("CHURN_DATA_DIR", str(settings.data_dir))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(settings.project_root), env.get("PYTHONPATH")) if p)
+    return env

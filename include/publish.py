@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 from include.contract import load_contract
+from include.warehouse import scalar
 
 
 class PublishError(RuntimeError):
@@ -78,7 +79,7 @@ def publish_snapshot(
             leaked = pii.intersection(columns)
             if leaked:
                 raise PublishError(f"refusing to publish {name!r}: it carries PII columns in clear {sorted(leaked)}")
-            counts[name] = con.execute(f'select count(*) from "{name}"').fetchone()[0]
+            counts[name] = scalar(con, f'select count(*) from "{name}"')
         con.execute("detach wh")
         manifest = pd.DataFrame(
             {

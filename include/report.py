@@ -10,6 +10,7 @@ import numpy as np
 from jinja2 import Environment, select_autoescape
 
 from include.config import RISK_LEVELS
+from include.warehouse import scalar
 
 LEVEL_COLOURS = {"red": "#c0392b", "orange": "#e67e22", "yellow": "#d4ac0d", "green": "#27ae60"}
 
@@ -85,9 +86,7 @@ def write_report(published_path: Path, out_path: Path, *, as_of_date: str, run_i
         cutoffs = dict(con.execute(
             "select risk_level, min_churn_probability from risk_parameters where as_of_date = ?", [as_of_date]
         ).fetchall())
-        model = con.execute(
-            "select max(model_version) from customer_risk_scores where as_of_date = ?", [as_of_date]
-        ).fetchone()[0]
+        model = scalar(con, "select max(model_version) from customer_risk_scores where as_of_date = ?", [as_of_date])
         alert_cols = [r[0] for r in con.execute("describe churn_alerts").fetchall()]
         reason_cols = [c for c in ("reason_1", "reason_2", "reason_3") if c in alert_cols]
         rows = con.execute(

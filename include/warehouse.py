@@ -41,12 +41,19 @@ def connection(path: str | Path, **kwargs) -> Iterator[duckdb.DuckDBPyConnection
         con.close()
 
 
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """First value of a query. Reads the whole result: DuckDB 2.0 keeps a connection busy while a
+    result is only partly fetched (``fetchone``), and refuses ``register`` on it."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    row = con.execute(
+    return bool(scalar(
+        con,
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [schema, table],
-    ).fetchone()
-    return bool(row and row[0])
+    ))
 
 
 def replace_partition(
