@@ -1,0 +1,227 @@
+"""Files: CSV and Parquet, a source directory, one file or a glob (plan 3.3(1)).
+
+A source directory holds one table as ``<dir>/<table>.parquet|.csv`` or as a folder
+``<dir>/<table>/**`` of files (e.g. ``transactions/month=2024-01/part-0.parquet``). A file or a
+glob outside that layout is attributed to a table by its file name or by the nearest folder named
+after a contract table, or by ``tables=[name]`` when exactly one table is asked for.
+
+Parquet is read by DuckDB with its own types (``filename``/``file_row_number`` give the source
+row); CSV is read with every column as text (``all_varchar``) so that a bad value is quarantined
+rather than failing the file, and with ``store_rejects`` so that a line DuckDB cannot parse (bad
+encoding, wrong number of fields) is quarantined with its line number instead of stopping the load.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob as globmod
+from pathlib import Path
+
+import duckdb
+
+from include.contract import Table, load_contract
+from include.ingestion.core import (
+    IngestionError,
+    LoadFailed,
+    LoadReport,
+    check_required,
+    load_relation,
+    merge_drift,
+    new_load_id,
+    open_warehouse,
+    qi,
+    ql,
+    record_failure,
+    record_no_source,
+    select_tables,
+    utcnow,
+)
+
+FILE_SUFFIXES = (".parquet", ".csv")
+
+
+def _data_files(folder: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in FILE_SUFFIXES and not any(part.startswith(("_", ".")) for part in p.relative_to(folder).parts)
+    )
+
+
+def _table_of(path: Path, names: set[str]) -> str | None:
+    if path.stem in names:
+        return path.stem
+    for parent in path.parents:
+        if parent.name in names:
+            return parent.name
+    return None
+
+
+def discover(source: str | Path, tables: list[str] | None = None) -> dict[str, list[Path]]:
+    """Map contract table -> data files for a source directory, a file or a glob."""
+    names = set(load_contract().tables)
+    wanted = set(tables) if tables else names
+    source_str = str(source)
+    found: dict[str, list[Path]] = {}
+    path = Path(source_str)
+    if path.is_dir():
+        for name in sorted(wanted):
+            files = [path / f"{name}{ext}" for ext in FILE_SUFFIXES if (path / f"{name}{ext}").is_file()]
+            if (path / name).is_dir():
+                files += _data_files(path / name)
+            if files:
+                found[name] = files
+        return found
+    matches = [Path(p) for p in sorted(globmod.glob(source_str, recursive=True))] if not path.is_file() else [path]
+    matches = [p for p in matches if p.is_file() and p.suffix.lower() in FILE_SUFFIXES]
+    if not matches:
+        raise IngestionError(f"no CSV or Parquet file matches {source_str}")
+    for p in matches:
+        name = _table_of(p.resolve(), names)
+        if name is None and tables and len(tables) == 1:
+            name = tables[0]
+        if name is None:
+            raise IngestionError(
+                f"cannot tell which raw table {p} belongs to: name the file or its folder after a "
+                f"contract table, or pass tables=[<table>]"
+            )
+        if name in wanted:
+            found.setdefault(name, []).append(p)
+    return found
+
+
+def _parquet_relation(con: duckdb.DuckDBPyConnection, table: Table, files: list[Path], report: LoadReport):
+    file_list = "[" + ", ".join(ql(str(f)) for f in files) + "]"
+    per_file = con.execute(
+        f"SELECT file_name, list(name) FROM parquet_schema({file_list}) WHERE num_children IS NULL GROUP BY 1"
+    ).fetchall()
+    for file_name, names in per_file:
+        merge_drift(report.drift, table, file_name, names)
+    check_required(table, report.drift)
+    scan = (f"read_parquet({file_list}, union_by_name = true, filename = true, file_row_number = true, "
+            f"hive_partitioning = false)")
+    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+    types.pop("filename", None)
+    types.pop("file_row_number", None)
+    relation = f"SELECT * EXCLUDE (filename, file_row_number), filename AS _source, file_row_number + 1 AS _row FROM {scan}"
+    return relation, types
+
+
+def _csv_relation(con: duckdb.DuckDBPyConnection, table: Table, files: list[Path], report: LoadReport,
+                  encoding: str, temp_tables: list[str]):
+    """Stage each CSV file as text with its line numbers; collect the lines DuckDB rejected."""
+    parts, rejects = [], []
+    all_types: dict[str, str] = {}
+    for i, f in enumerate(files):
+        stage, rej, scans = f"_csv_stage_{i}", f"_csv_rej_{i}", f"_csv_scan_{i}"
+        temp_tables.extend([stage, rej, scans])
+        con.execute(f"DROP TABLE IF EXISTS {rej}")
+        con.execute(f"DROP TABLE IF EXISTS {scans}")
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {stage} AS SELECT *, row_number() OVER () AS _k
+            FROM read_csv({ql(str(f))}, all_varchar = true, header = true, encoding = {ql(encoding)},
+                          store_rejects = true, rejects_table = {ql(rej)}, rejects_scan = {ql(scans)},
+                          allow_quoted_nulls = false)"""
+        )
+        names = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall() if r[0] != "_k"]
+        merge_drift(report.drift, table, str(f), names)
+        for n in names:
+            all_types[n] = "VARCHAR"
+        n_rej = con.execute(f"SELECT count(*) FROM {rej}").fetchone()[0]
+        if n_rej:
+            # DuckDB numbers lines by record (header = line 1). The k-th accepted record sits after
+            # every rejected line that fewer than k accepted records precede.
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE {rej}_pos AS
+                SELECT a, sum(n) OVER (ORDER BY a) AS before FROM (
+                    SELECT a, count(*) AS n FROM (
+                        SELECT line - row_number() OVER (ORDER BY line) - 1 AS a
+                        FROM (SELECT DISTINCT line FROM {rej})) GROUP BY a)"""
+            )
+            temp_tables.append(f"{rej}_pos")
+            row_expr = "s._k + 1 + coalesce(p.before, 0)"
+            src = f"{stage} s ASOF LEFT JOIN {rej}_pos p ON s._k > p.a"
+            rejects.append(
+                f"""SELECT {ql(str(f))} AS _source, 'line ' || CAST(line AS VARCHAR) AS _row,
+                       'unreadable CSV record: ' || error_type || ' (' || error_message || ')' AS reason,
+                       to_json(struct_pack(csv_line := csv_line)) AS payload
+                FROM (SELECT line, any_value(error_type) AS error_type, any_value(error_message) AS error_message,
+                             any_value(csv_line) AS csv_line FROM {rej} GROUP BY line)"""
+            )
+        else:
+            row_expr, src = "s._k + 1", f"{stage} s"
+        parts.append(f"SELECT s.* EXCLUDE (_k), {ql(str(f))} AS _source, {row_expr} AS _row FROM {src}")
+    check_required(table, report.drift)
+    relation = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
+    return relation, all_types, (" UNION ALL ".join(rejects) if rejects else None)
+
+
+def ingest_files(
+    source_dir: str | Path,
+    warehouse_path: str | Path,
+    *,
+    tables: list[str] | None = None,
+    now: dt.datetime | None = None,
+    csv_encoding: str = "utf-8",
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    raise_on_failure: bool = True,
+) -> list[LoadReport]:
+    """Load the contract tables found under ``source_dir`` (a directory, a file or a glob) into
+    ``raw``. One LoadReport per table asked for (status ``no_source`` when the source has none).
+
+    A table whose source lacks a required column is not loaded (its load_log row says why); the
+    other tables still load, and :class:`LoadFailed` is raised at the end unless
+    ``raise_on_failure`` is false."""
+    found = discover(source_dir, tables)
+    source_key = str(Path(source_dir).resolve()) if Path(source_dir).exists() else str(source_dir)
+    con = open_warehouse(warehouse_path, memory_limit=memory_limit, threads=threads)
+    load_id = new_load_id("files")
+    reports: list[LoadReport] = []
+    errors: list[Exception] = []
+    try:
+        for table in select_tables(tables):
+            files = found.get(table.name, [])
+            report = LoadReport(load_id, table.name, source=source_key, source_kind="files", started_at=utcnow())
+            reports.append(report)
+            if not files:
+                record_no_source(con, report)
+                continue
+            if len(files) == 1:
+                report.source = str(files[0])
+            temp_tables: list[str] = []
+            try:
+                parquet = [f for f in files if f.suffix.lower() == ".parquet"]
+                csv = [f for f in files if f.suffix.lower() == ".csv"]
+                pre_q = None
+                if parquet and csv:
+                    # Mixed formats for one table: compare as text, label each row with its kind.
+                    rel_p, types_p = _parquet_relation(con, table, parquet, report)
+                    rel_c, types_c, pre_q = _csv_relation(con, table, csv, report, csv_encoding, temp_tables)
+                    types = dict.fromkeys([*types_p, *types_c], "VARCHAR")
+                    as_text = ", ".join(f"CAST({qi(k)} AS VARCHAR) AS {qi(k)}" for k in types_p)
+                    relation = (
+                        f"(SELECT * REPLACE ({as_text}, 'row ' || CAST(_row AS VARCHAR) AS _row) FROM ({rel_p})) "
+                        f"UNION ALL BY NAME (SELECT * REPLACE ('line ' || CAST(_row AS VARCHAR) AS _row) FROM ({rel_c}))"
+                    )
+                    prefix = ""
+                elif parquet:
+                    relation, types = _parquet_relation(con, table, parquet, report)
+                    prefix = "row "
+                else:
+                    relation, types, pre_q = _csv_relation(con, table, csv, report, csv_encoding, temp_tables)
+                    prefix = "line "
+                load_relation(
+                    con, table, relation, source_columns=types, report=report, watermark_source=source_key,
+                    now=now, pre_quarantined_sql=pre_q, row_prefix=prefix,
+                )
+            except IngestionError as exc:
+                record_failure(con, report, exc)
+                errors.append(exc)
+            finally:
+                for t in temp_tables:
+                    con.execute(f"DROP TABLE IF EXISTS {t}")
+    finally:
+        con.close()
+    if errors and raise_on_failure:
+        raise LoadFailed(reports, errors)
+    return reports
