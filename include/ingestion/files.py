@@ -106,50 +106,59 @@ def _parquet_relation(con: duckdb.DuckDBPyConnection, table: Table, files: list[
     return relation, types
 
 
+def stage_csv_file(con: duckdb.DuckDBPyConnection, path: Path, name: str, encoding: str,
+                   temp_tables: list[str]) -> tuple[str, list[str], str | None]:
+    """Read one CSV file as text into a temp table. Returns (relation with ``_source`` and
+    ``_row`` = line number, the file's column names, SQL of the lines DuckDB rejected or None)."""
+    stage, rej, scans = f"{name}_stage", f"{name}_rej", f"{name}_scan"
+    temp_tables.extend([stage, rej, scans, f"{rej}_pos"])
+    con.execute(f"DROP TABLE IF EXISTS {rej}")
+    con.execute(f"DROP TABLE IF EXISTS {scans}")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {stage} AS SELECT *, row_number() OVER () AS _k
+        FROM read_csv({ql(str(path))}, all_varchar = true, header = true, encoding = {ql(encoding)},
+                      store_rejects = true, rejects_table = {ql(rej)}, rejects_scan = {ql(scans)},
+                      allow_quoted_nulls = false)"""
+    )
+    names = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall() if r[0] != "_k"]
+    n_rej = con.execute(f"SELECT count(*) FROM {rej}").fetchone()[0]
+    rejects = None
+    if n_rej:
+        # DuckDB numbers lines by record (header = line 1). The k-th accepted record sits after
+        # every rejected line that fewer than k accepted records precede.
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {rej}_pos AS
+            SELECT a, sum(n) OVER (ORDER BY a) AS before FROM (
+                SELECT a, count(*) AS n FROM (
+                    SELECT line - row_number() OVER (ORDER BY line) - 1 AS a
+                    FROM (SELECT DISTINCT line FROM {rej})) GROUP BY a)"""
+        )
+        row_expr, src = "s._k + 1 + coalesce(p.before, 0)", f"{stage} s ASOF LEFT JOIN {rej}_pos p ON s._k > p.a"
+        rejects = (
+            f"""SELECT {ql(str(path))} AS _source, 'line ' || CAST(line AS VARCHAR) AS _row,
+                   'unreadable CSV record: ' || error_type || ' (' || error_message || ')' AS reason,
+                   to_json(struct_pack(csv_line := csv_line)) AS payload
+            FROM (SELECT line, any_value(error_type) AS error_type, any_value(error_message) AS error_message,
+                         any_value(csv_line) AS csv_line FROM {rej} GROUP BY line)"""
+        )
+    else:
+        row_expr, src = "s._k + 1", f"{stage} s"
+    relation = f"SELECT s.* EXCLUDE (_k), {ql(str(path))} AS _source, {row_expr} AS _row FROM {src}"
+    return relation, names, rejects
+
+
 def _csv_relation(con: duckdb.DuckDBPyConnection, table: Table, files: list[Path], report: LoadReport,
                   encoding: str, temp_tables: list[str]):
     """Stage each CSV file as text with its line numbers; collect the lines DuckDB rejected."""
     parts, rejects = [], []
     all_types: dict[str, str] = {}
     for i, f in enumerate(files):
-        stage, rej, scans = f"_csv_stage_{i}", f"_csv_rej_{i}", f"_csv_scan_{i}"
-        temp_tables.extend([stage, rej, scans])
-        con.execute(f"DROP TABLE IF EXISTS {rej}")
-        con.execute(f"DROP TABLE IF EXISTS {scans}")
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {stage} AS SELECT *, row_number() OVER () AS _k
-            FROM read_csv({ql(str(f))}, all_varchar = true, header = true, encoding = {ql(encoding)},
-                          store_rejects = true, rejects_table = {ql(rej)}, rejects_scan = {ql(scans)},
-                          allow_quoted_nulls = false)"""
-        )
-        names = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall() if r[0] != "_k"]
+        relation, names, rej = stage_csv_file(con, f, f"_csv_{i}", encoding, temp_tables)
         merge_drift(report.drift, table, str(f), names)
-        for n in names:
-            all_types[n] = "VARCHAR"
-        n_rej = con.execute(f"SELECT count(*) FROM {rej}").fetchone()[0]
-        if n_rej:
-            # DuckDB numbers lines by record (header = line 1). The k-th accepted record sits after
-            # every rejected line that fewer than k accepted records precede.
-            con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE {rej}_pos AS
-                SELECT a, sum(n) OVER (ORDER BY a) AS before FROM (
-                    SELECT a, count(*) AS n FROM (
-                        SELECT line - row_number() OVER (ORDER BY line) - 1 AS a
-                        FROM (SELECT DISTINCT line FROM {rej})) GROUP BY a)"""
-            )
-            temp_tables.append(f"{rej}_pos")
-            row_expr = "s._k + 1 + coalesce(p.before, 0)"
-            src = f"{stage} s ASOF LEFT JOIN {rej}_pos p ON s._k > p.a"
-            rejects.append(
-                f"""SELECT {ql(str(f))} AS _source, 'line ' || CAST(line AS VARCHAR) AS _row,
-                       'unreadable CSV record: ' || error_type || ' (' || error_message || ')' AS reason,
-                       to_json(struct_pack(csv_line := csv_line)) AS payload
-                FROM (SELECT line, any_value(error_type) AS error_type, any_value(error_message) AS error_message,
-                             any_value(csv_line) AS csv_line FROM {rej} GROUP BY line)"""
-            )
-        else:
-            row_expr, src = "s._k + 1", f"{stage} s"
-        parts.append(f"SELECT s.* EXCLUDE (_k), {ql(str(f))} AS _source, {row_expr} AS _row FROM {src}")
+        all_types.update(dict.fromkeys(names, "VARCHAR"))
+        parts.append(relation)
+        if rej:
+            rejects.append(rej)
     check_required(table, report.drift)
     relation = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
     return relation, all_types, (" UNION ALL ".join(rejects) if rejects else None)
