@@ -1,0 +1,85 @@
+"""Sizes, calendar and the coefficients of the latent churn process (documented in docs/simulator.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# size -> (customers, months). Transactions follow from the behaviour model (about 6 per
+# customer-month), so demo lands above 10 M and large above 100 M rows.
+SIZES: dict[str, tuple[int, int]] = {
+    "tiny": (2_000, 24),
+    "demo": (100_000, 24),
+    "large": (1_000_000, 24),
+}
+
+# First month of the default calendar: month-ends 2024-01-31 ... 2025-12-31 for 24 months.
+START_MONTH = np.datetime64("2024-01", "M")
+
+
+@dataclass(frozen=True)
+class ProcessParams:
+    """Coefficients of the latent process. Every one is named in docs/simulator.md."""
+
+    # Churn hazard: log h = alpha + loyalty + beta * d + season + maturity term; h <= hazard_cap.
+    alpha: float = -5.55
+    beta: float = 1.05
+    loyalty_sd: float = 0.85
+    hazard_cap: float = 0.6
+    hazard_season_amplitude: float = 0.15
+    # Disengagement d: d_t = rho * d_{t-1} + shocks_t + noise_sd * N(0,1).
+    rho: float = 0.78
+    noise_sd: float = 0.32
+    d_init_mean: float = 0.15
+    d_init_sd: float = 0.55
+    # Complaints: monthly probability complaint_base + complaint_slope * service_sensitivity.
+    complaint_base: float = 0.012
+    complaint_slope: float = 0.045
+    # shock = size * (0.3 + service_sensitivity) * severity / 3
+    complaint_unresolved_shock: float = 1.1
+    complaint_resolved_shock: float = 0.2
+    # Competitor rate moves: shock = spread_effect * rate_sensitivity * (spread - spread_ref) / 1pp.
+    spread_effect: float = 1.1
+    spread_ref: float = 0.004
+    spread_phi: float = 0.8
+    spread_sd: float = 0.0008
+    spread_jump_prob: float = 0.06
+    spread_jump: float = 0.005
+    # Maturity of a time deposit or wealth-management product: d shock and a same-month hazard term.
+    maturity_shock: float = 0.7
+    maturity_hazard: float = 0.9
+    maturity_rollover_prob: float = 0.75
+    # Relationship-manager turnover (per manager per month) and the shock to their customers.
+    rm_turnover_prob: float = 0.015
+    rm_turnover_shock: float = 0.9
+    # Life events: job change (shock; a payroll account leaves with prob payroll_loss_prob) and
+    # relocation (a sudden churn with no warning with prob relocation_churn_prob).
+    job_change_prob: float = 0.005
+    job_change_shock: float = 1.0
+    payroll_loss_prob: float = 0.6
+    relocation_prob: float = 0.0015
+    relocation_churn_prob: float = 0.5
+    # How disengagement shows in observable behaviour.
+    txn_engagement_k: float = 0.45
+    login_engagement_k: float = 0.5
+    asset_drain_k: float = 0.35
+    transfer_out_base: float = 0.02
+    transfer_out_slope: float = 0.09
+    dip_prob: float = 0.06
+    dip_factor: float = 0.3
+    # Retention feedback: treated customers' hazard is multiplied by treatment_effect for
+    # treatment_months months starting with the month of the action.
+    treatment_effect: float = 0.6
+    treatment_months: int = 3
+    # Churn type split.
+    assets_drained_prob: float = 0.4
+
+
+DEFAULT_PARAMS = ProcessParams()
+
+# Hazard seasonality by calendar month (1..12): higher around year-end bonuses and the
+# mid-year / year-end wealth-product cycles.
+HAZARD_SEASON = np.array([0.8, 0.6, 0.0, -0.3, -0.3, 0.3, -0.2, -0.4, -0.2, -0.3, 0.0, 0.6])
+# Transaction volume by calendar month: Spring Festival (Jan/Feb), Singles' Day (Nov), year end.
+TXN_SEASON = np.array([1.06, 1.15, 0.95, 0.97, 0.98, 1.0, 0.96, 0.95, 1.0, 1.02, 1.12, 1.10])

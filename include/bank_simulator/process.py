@@ -1,0 +1,796 @@
+"""The latent monthly process of the synthetic bank (docs/simulator.md).
+
+Each month: the market moves, events hit customers (complaints and their handling,
+competitor rate moves, product maturities, relationship-manager turnover, life events), the
+latent disengagement ``d`` of every customer is updated, the churn hazard is drawn, and the
+month's observable data (transactions, logins, interactions, month-end balances) is generated
+from the latent state. At every month-end the exact expected hazards of the next months give
+the true probability of churning within the label horizon (include/bank_simulator/truth.py).
+
+Every random draw comes from a stream keyed by (seed, stream, month), so a table's content does
+not depend on the others' and the churn draws (common random numbers) stay the same when only
+retention treatments change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from include.bank_simulator import arrow_utils as au
+from include.bank_simulator.params import HAZARD_SEASON, START_MONTH, TXN_SEASON, ProcessParams
+from include.bank_simulator.population import (
+    CARD,
+    CITY_NAMES,
+    CITY_TIER,
+    CUR,
+    EDUCATIONS,
+    EMAIL_DOMAINS,
+    FUND,
+    GENDERS,
+    GIVEN,
+    INS,
+    LOAN,
+    OCCUPATIONS,
+    OTHER_BANKS,
+    PAYROLL,
+    PRODUCT_TYPES,
+    SEGMENTS,
+    SURNAMES,
+    TD,
+    WM,
+    Population,
+    build_population,
+)
+from include.bank_simulator.truth import expected_churn_probability, horizon_weights
+from include.contract import Contract
+
+US_PER_DAY = 86_400_000_000
+
+# Streams of random numbers (one generator per stream and month).
+S_INIT, S_MARKET, S_EVENTS, S_CHURN, S_TXN, S_DIGITAL, S_SERVICE, S_BALANCE, S_PRODUCTS = range(9)
+
+PENDING, ALIVE, CHURNED = 0, 1, 2
+
+# Complaint severity 1..5 and the chance it is resolved within the month it was raised.
+SEVERITY_P = np.array([0.30, 0.30, 0.20, 0.13, 0.07])
+RESOLVED_IN_MONTH_P = np.array([0.85, 0.78, 0.65, 0.5, 0.35])
+COMPLAINT_CATEGORIES = ["fees", "service_attitude", "waiting_time", "product", "digital_channel", "other"]
+COMPLAINT_CATEGORY_P = np.array([0.25, 0.2, 0.2, 0.15, 0.12, 0.08])
+INTERACTION_KINDS = ["complaint", "inquiry", "survey"]
+
+TXN_TYPES = ["salary", "deposit", "withdrawal", "payment", "transfer_in", "transfer_out_internal",
+             "transfer_out_other_bank", "investment_purchase", "investment_redemption", "loan_repayment",
+             "fee", "interest"]
+(T_SALARY, T_DEPOSIT, T_WITHDRAWAL, T_PAYMENT, T_TRANSFER_IN, T_OUT_INTERNAL, T_OUT_OTHER,
+ T_INV_PURCHASE, T_INV_REDEMPTION, T_LOAN_REPAY, T_FEE, T_INTEREST) = range(12)
+DIRECTION_IN = np.array([1, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1], dtype=bool)
+# Everyday transactions (other than the scheduled salary, loan repayment and interest).
+REGULAR_TYPES = np.array([T_PAYMENT, T_WITHDRAWAL, T_DEPOSIT, T_TRANSFER_IN, T_OUT_INTERNAL,
+                          T_INV_PURCHASE, T_INV_REDEMPTION, T_FEE])
+REGULAR_CUM = np.cumsum([0.45, 0.12, 0.08, 0.11, 0.12, 0.045, 0.035, 0.04])
+REGULAR_CUM = REGULAR_CUM / REGULAR_CUM[-1]
+# log-amount location per type (CNY).
+AMOUNT_MU = np.array([9.0, 7.6, 6.6, 5.0, 7.5, 7.0, 8.2, 9.4, 9.3, 8.0, 2.5, 3.0])
+CHANNELS = ["branch", "atm", "mobile", "online", "pos"]
+CH_BRANCH, CH_ATM, CH_MOBILE, CH_ONLINE, CH_POS = range(5)
+# Hour-of-day profile: morning, lunch and evening peaks.
+HOUR_W = np.array([0.3, 0.2, 0.1, 0.1, 0.1, 0.2, 0.6, 1.5, 3.0, 4.5, 5.0, 5.5, 6.5, 5.5, 4.5, 4.5,
+                   4.5, 5.0, 6.0, 6.8, 6.5, 5.0, 3.0, 1.2])
+HOUR_CUM = np.cumsum(HOUR_W) / HOUR_W.sum()
+
+
+def month_calendar(n_months: int) -> tuple[np.ndarray, np.ndarray]:
+    """(first day, last day) of each month, as days since 1970-01-01."""
+    months = START_MONTH + np.arange(n_months + 1)
+    starts = months.astype("datetime64[D]").astype(np.int64)
+    return starts[:-1], starts[1:] - 1
+
+
+def month_label(t: int) -> str:
+    return str(START_MONTH + t)
+
+
+class _ProductStore:
+    """Growable columns of the products table (a row can be closed later)."""
+
+    def __init__(self, capacity: int):
+        self.n = 0
+        self.cust = np.empty(capacity, np.int64)
+        self.ptype = np.empty(capacity, np.int64)
+        self.gen = np.empty(capacity, np.int64)
+        self.open_day = np.empty(capacity, np.int64)
+        self.close_day = np.empty(capacity, np.int64)
+        self.maturity_day = np.empty(capacity, np.int64)
+
+    def add(self, cust, ptype, gen, open_day, maturity_day) -> np.ndarray:
+        k = len(cust)
+        if self.n + k > len(self.cust):
+            cap = max(2 * len(self.cust), self.n + k)
+            for name in ("cust", "ptype", "gen", "open_day", "close_day", "maturity_day"):
+                old = getattr(self, name)
+                new = np.empty(cap, np.int64)
+                new[: self.n] = old[: self.n]
+                setattr(self, name, new)
+        sl = slice(self.n, self.n + k)
+        self.cust[sl] = cust
+        self.ptype[sl] = ptype
+        self.gen[sl] = gen
+        self.open_day[sl] = open_day
+        self.close_day[sl] = -1
+        self.maturity_day[sl] = maturity_day
+        rows = np.arange(self.n, self.n + k)
+        self.n += k
+        return rows
+
+
+@dataclass
+class SimulationResult:
+    counts: dict[str, int] = field(default_factory=dict)
+    monthly_churn_rate: list[float] = field(default_factory=list)
+    churn_day: np.ndarray | None = None
+    churn_type: np.ndarray | None = None
+    churn_cause: np.ndarray | None = None
+    truth_customer: list[np.ndarray] = field(default_factory=list)
+    truth_prob: list[np.ndarray] = field(default_factory=list)
+    population: Population | None = None
+    final_d: np.ndarray | None = None
+
+
+def _rng(seed: int, stream: int, t: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, stream, t + 1])))
+
+
+class BankSimulation:
+    def __init__(self, n_customers: int, n_months: int, seed: int, params: ProcessParams,
+                 contract: Contract, horizon_days: int = 90,
+                 treatment: np.ndarray | None = None):
+        if n_customers < 1 or n_customers > 9_999_999:
+            raise ValueError(f"customers must be between 1 and 9,999,999 (got {n_customers})")
+        if n_months < 2:
+            raise ValueError(f"months must be at least 2 (got {n_months})")
+        self.n = n_customers
+        self.m = n_months
+        self.seed = seed
+        self.p = params
+        self.contract = contract
+        self.horizon_days = horizon_days
+        self.ms, self.me = month_calendar(n_months + 8)
+        # treatment[i, t] = hazard multiplier of customer i in month t (months beyond the window too).
+        self.treatment = treatment
+
+    # ------------------------------------------------------------------ set-up
+    def _setup(self):
+        p = self.p
+        rng = _rng(self.seed, S_INIT, -1)
+        n = self.n
+        start = int(self.ms[0])
+        pop = build_population(n, rng, start, self.m, self.ms[: self.m], p)
+        self.pop = pop
+        self.state = np.where(pop.onboard_day < start, ALIVE, PENDING).astype(np.int8)
+        self.d = rng.normal(p.d_init_mean, p.d_init_sd, n)
+        self.churn_day = np.full(n, -1, np.int64)
+        self.churn_type = np.full(n, -1, np.int8)  # 0 account_closure, 1 assets_drained
+        self.churn_cause = np.full(n, -1, np.int8)  # 0 disengagement, 1 sudden (life event)
+        self.churn_month = np.full(n, -1, np.int64)
+        self.holds = pop.holds.copy()
+        self.level = np.zeros(n)  # log growth of assets
+        self.prev_total = np.full(n, np.nan)
+
+        # Relationship managers: about 150 customers each, per branch.
+        n_branches = len(pop.branch_city)
+        rm_per_branch = np.maximum(1, np.bincount(pop.branch[pop.has_rm], minlength=n_branches) // 150 + 1)
+        first = np.concatenate([[0], np.cumsum(rm_per_branch)[:-1]])
+        slot = rng.integers(0, 1 << 30, n) % rm_per_branch[pop.branch]
+        self.rm = np.where(pop.has_rm, first[pop.branch] + slot + 1, 0).astype(np.int64)
+        self.n_rm = int(rm_per_branch.sum())
+        self.rm_branch = np.concatenate([[0], np.repeat(np.arange(n_branches), rm_per_branch)])
+        back = (rng.uniform(0, 5 * 365, n)).astype(np.int64)
+        first_assign = np.maximum(pop.onboard_day, start - 1 - back)
+        has = pop.has_rm
+        self.rm_rows = [(np.flatnonzero(has), self.rm[has].copy(), first_assign[has])]
+
+        # Products: initial holdings. Time deposits and wealth products have a next maturity month.
+        self.products = _ProductStore(int(n * 4.5) + 1024)
+        self.prod_row = np.full((n, 8), -1, np.int64)
+        self.gen = np.zeros((n, 8), np.int64)
+        self.mat_month = np.full((n, 8), 10_000, np.int64)
+        onb_month = np.searchsorted(self.ms[: self.m], pop.onboard_day, side="right") - 1  # -1: before window
+        for k in range(8):
+            who = np.flatnonzero(self.holds[:, k])
+            if len(who) == 0:
+                continue
+            onb = pop.onboard_day[who]
+            if k in (TD, WM):
+                term = (pop.td_term if k == TD else pop.wm_term)[who]
+                om = onb_month[who]
+                nxt = np.where(om >= 0, om + term, rng.integers(0, 1 << 30, len(who)) % term)
+                mday = self.ms[np.minimum(nxt, len(self.ms) - 1)] + rng.integers(0, 28, len(who))
+                mday = np.where(nxt >= len(self.ms), self.ms[-1] + 31 * (nxt - len(self.ms) + 1), mday)
+                open_day = np.maximum(onb, mday - term * 30)
+                self.mat_month[who, k] = nxt
+            elif k == LOAN:
+                open_day = np.maximum(onb, start - (pop.loan_paid_frac[who] * pop.loan_term[who] * 30).astype(np.int64))
+                mday = open_day + pop.loan_term[who] * 30
+            else:
+                span = np.maximum(start - onb, 1)
+                open_day = np.where(onb >= start, onb, onb + rng.integers(0, 1 << 40, len(who)) % span)
+                if k == CUR:
+                    open_day = onb
+                mday = np.full(len(who), -1, np.int64)
+            self.prod_row[who, k] = self.products.add(who, np.full(len(who), k), np.zeros(len(who), np.int64),
+                                                      open_day, mday)
+
+        # Market: per-city long-run competitor spread.
+        ncity = len(CITY_NAMES)
+        self.spread_mu = 0.003 + 0.0015 * (pop.competition - 0.5)
+        self.spread = self.spread_mu + rng.normal(0, p.spread_sd / np.sqrt(1 - p.spread_phi**2), ncity)
+        self.ncity = ncity
+        self.ids = {"txn": 0, "interaction": 0}
+
+    # ------------------------------------------------------------------ helpers
+    def _hazard_season(self, t: np.ndarray | int) -> np.ndarray:
+        cal = (np.asarray(t) + int(str(START_MONTH)[5:7]) - 1) % 12
+        return self.p.hazard_season_amplitude / 0.8 * HAZARD_SEASON[cal]
+
+    def _treat(self, t: int) -> np.ndarray | float:
+        if self.treatment is None or t >= self.treatment.shape[1]:
+            return 1.0
+        return self.treatment[:, t]
+
+    def maturity_count(self, t: int) -> np.ndarray:
+        return (self.mat_month[:, TD] == t).astype(np.int64) + (self.mat_month[:, WM] == t)
+
+    # ------------------------------------------------------------------ main loop
+    def run(self, emit: Callable[[str, str | None, pa.Table], None]) -> SimulationResult:
+        """Simulate every month; ``emit(table, month_label or None, arrow_table)`` receives output."""
+        self._setup()
+        p, pop, n = self.p, self.pop, self.n
+        res = SimulationResult(population=pop)
+        counts = {k: 0 for k in ("transactions", "digital_activity", "balance_snapshots")}
+        interactions: list[dict[str, np.ndarray]] = []
+        market_rows = []
+        seg_w = np.array([0.5, 1.0, 1.3])[pop.segment]
+        g_ss = 0.3 + pop.service_sens
+
+        for t in range(self.m):
+            ms, me = int(self.ms[t]), int(self.me[t])
+            nd = me - ms + 1
+            cal = (t + int(str(START_MONTH)[5:7]) - 1) % 12
+
+            # --- market
+            rm_ = _rng(self.seed, S_MARKET, t)
+            if t > 0:
+                jumps = (rm_.random(self.ncity) < p.spread_jump_prob).astype(float) - p.spread_jump_prob
+                self.spread = (self.spread_mu + p.spread_phi * (self.spread - self.spread_mu)
+                               + p.spread_sd * rm_.standard_normal(self.ncity) + p.spread_jump * jumps)
+            else:
+                rm_.standard_normal(self.ncity)
+            bench = 0.015 - 0.001 * (t >= 6) - 0.0025 * (t >= 9) - 0.0015 * (t >= 16)
+            equity = rm_.normal(0.004, 0.045)
+            market_rows.append((me, self.spread.copy(), bench, equity,
+                                np.clip(pop.competition + 0.01 * t / 12 + rm_.normal(0, 0.01, self.ncity), 0, 1)))
+
+            # --- who is here this month
+            alive = (self.state == ALIVE)
+            new = (self.state == PENDING) & (pop.onboard_day <= me)
+            self.state[new] = ALIVE
+            ai = np.flatnonzero(alive)
+
+            # --- events (customers alive at the month start)
+            re = _rng(self.seed, S_EVENTS, t)
+            shock = np.zeros(n)
+            pc = p.complaint_base + p.complaint_slope * pop.service_sens
+            comp = alive & (re.random(n) < pc)
+            ci = np.flatnonzero(comp)
+            sev = re.choice(5, size=len(ci), p=SEVERITY_P) + 1
+            res_in_month = re.random(len(ci)) < RESOLVED_IN_MONTH_P[sev - 1]
+            size = np.where(res_in_month, p.complaint_resolved_shock, p.complaint_unresolved_shock)
+            shock[ci] += size * g_ss[ci] * sev / 3.0
+            # relationship-manager turnover: a manager leaves, customers get a new one
+            leave = np.flatnonzero(re.random(self.n_rm + 1) < p.rm_turnover_prob)
+            leave = leave[leave > 0]
+            moved = alive & np.isin(self.rm, leave)
+            mi = np.flatnonzero(moved)
+            if len(leave):
+                new_ids = self.n_rm + 1 + np.arange(len(leave))
+                self.rm_branch = np.concatenate([self.rm_branch, self.rm_branch[leave]])
+                self.n_rm += len(leave)
+                remap = dict(zip(leave.tolist(), new_ids.tolist(), strict=True))
+                old = self.rm[mi]
+                self.rm[mi] = np.array([remap[x] for x in old.tolist()], dtype=np.int64) if len(mi) else old
+                self.rm_rows.append((mi, self.rm[mi].copy(), ms + re.integers(0, nd, len(mi))))
+            shock[mi] += p.rm_turnover_shock * seg_w[mi]
+            job = alive & (re.random(n) < p.job_change_prob)
+            shock[job] += p.job_change_shock
+            payroll_lost = job & self.holds[:, PAYROLL] & (re.random(n) < p.payroll_loss_prob)
+            mat = self.maturity_count(t) * alive
+            shock += p.maturity_shock * pop.rate_sens * mat
+            shock += (p.spread_effect * pop.rate_sens * (self.spread[pop.city] - p.spread_ref) / 0.01)
+            noise = re.standard_normal(n)
+            self.d[ai] = p.rho * self.d[ai] + shock[ai] + p.noise_sd * noise[ai]
+
+            # --- churn
+            rc = _rng(self.seed, S_CHURN, t)
+            u_h, u_r, u_s, u_day, u_type = (rc.random(n) for _ in range(5))
+            logh = p.alpha + pop.loyalty + p.beta * self.d + self._hazard_season(t) + p.maturity_hazard * pop.rate_sens * mat
+            h = np.minimum(p.hazard_cap, np.exp(logh) * self._treat(t))
+            reloc = u_r < p.relocation_prob
+            ch_d = alive & (u_h < h)
+            ch_s = alive & reloc & (u_s < p.relocation_churn_prob)
+            churn = ch_d | ch_s
+            chi = np.flatnonzero(churn)
+            self.churn_day[chi] = ms + (u_day[chi] * nd).astype(np.int64)
+            self.churn_type[chi] = (u_type[chi] < p.assets_drained_prob).astype(np.int8)
+            self.churn_cause[chi] = np.where(ch_d[chi], 0, 1)
+            self.churn_month[chi] = t
+            self.state[chi] = CHURNED
+            res.monthly_churn_rate.append(float(len(chi) / max(len(ai), 1)))
+
+            # --- activity window this month
+            act = alive | new
+            a_day = np.maximum(ms, pop.onboard_day)
+            b_day = np.where(churn, self.churn_day - 1, me)
+            act &= b_day >= a_day
+            dpos = np.maximum(self.d, 0.0)
+            dip = np.where(re.random(n) < p.dip_prob, p.dip_factor, 1.0)
+
+            # --- products: maturities, payroll loss, closures
+            self._products_month(t, ms, me, nd, churn, payroll_lost)
+
+            # --- observable tables
+            tx = self._transactions(t, ms, me, nd, cal, act, a_day, b_day, dpos, dip, churn)
+            counts["transactions"] += tx.num_rows
+            emit("transactions", month_label(t), tx)
+            del tx
+            da = self._digital(t, ms, nd, act, a_day, b_day, dpos, dip)
+            counts["digital_activity"] += da.num_rows
+            emit("digital_activity", month_label(t), da)
+            del da
+            interactions.append(self._interactions(t, ms, me, nd, act, a_day, b_day, ci, sev, res_in_month, dpos))
+            bs = self._balances(t, ms, me, cal, act, churn, dpos, equity)
+            counts["balance_snapshots"] += bs.num_rows
+            emit("balance_snapshots", month_label(t), bs)
+            del bs
+
+            # --- truth at this month-end
+            alive_end = np.flatnonzero((self.state == ALIVE) & (pop.onboard_day <= me))
+            res.truth_customer.append(alive_end.astype(np.int32))
+            res.truth_prob.append(self._truth(t, alive_end))
+
+        # --- tables written once
+        tables = {
+            "customers": self._customers_table(),
+            "rm_assignments": self._rm_table(),
+            "products": self._products_table(),
+            "service_interactions": self._interactions_table(interactions),
+            "market_environment": self._market_table(market_rows),
+            "churn_events": self._churn_table(),
+        }
+        for name, table in tables.items():
+            counts[name] = table.num_rows
+            emit(name, None, table)
+        res.counts = counts
+        res.churn_day = self.churn_day
+        res.churn_type = self.churn_type
+        res.churn_cause = self.churn_cause
+        res.final_d = self.d
+        return res
+
+    # ------------------------------------------------------------------ truth
+    def _truth(self, t: int, idx: np.ndarray) -> np.ndarray:
+        p, pop = self.p, self.pop
+        weights = horizon_weights(int(self.me[t]), self.ms, self.me, t, self.horizon_days)
+        k_max = len(weights)
+        mats = np.stack([self.maturity_count(t + k)[idx] for k in range(1, k_max + 1)], axis=1)
+        treat = np.ones((len(idx), k_max))
+        if self.treatment is not None:
+            for k in range(1, k_max + 1):
+                if t + k < self.treatment.shape[1]:
+                    treat[:, k - 1] = self.treatment[idx, t + k]
+        season = np.array([float(self._hazard_season(t + k)) for k in range(1, k_max + 1)])
+        return expected_churn_probability(
+            p,
+            weights=weights,
+            d=self.d[idx],
+            loyalty=pop.loyalty[idx],
+            rate_sens=pop.rate_sens[idx],
+            service_sens=pop.service_sens[idx],
+            has_rm=self.rm[idx] > 0,
+            rm_shock=p.rm_turnover_shock * np.array([0.5, 1.0, 1.3])[pop.segment[idx]],
+            spread_now=self.spread[pop.city[idx]],
+            spread_mu=self.spread_mu[pop.city[idx]],
+            maturity=mats,
+            season=season,
+            treatment=treat,
+            severity_p=SEVERITY_P,
+            resolved_p=RESOLVED_IN_MONTH_P,
+        )
+
+    # ------------------------------------------------------------------ products
+    def _products_month(self, t, ms, me, nd, churn, payroll_lost):
+        p, pop = self.p, self.pop
+        rp = _rng(self.seed, S_PRODUCTS, t)
+        for k, terms in ((TD, pop.td_term), (WM, pop.wm_term)):
+            due = np.flatnonzero(self.mat_month[:, k] == t)
+            if len(due) == 0:
+                continue
+            rows = self.prod_row[due, k]
+            mday = self.products.maturity_day[rows]
+            close = np.where(self.products.close_day[rows] < 0, mday, self.products.close_day[rows])
+            # A product already closed by the customer's churn stays closed on that day.
+            self.products.close_day[rows] = close
+            roll = (self.state[due] == ALIVE) & (rp.random(len(due)) < p.maturity_rollover_prob * (1.2 - 0.4 * pop.rate_sens[due]))
+            ri = due[roll]
+            self.gen[ri, k] += 1
+            term = terms[ri]
+            nxt = t + term
+            new_m = np.where(nxt < len(self.ms), self.ms[np.minimum(nxt, len(self.ms) - 1)] + (mday[roll] - ms), mday[roll] + term * 30)
+            self.prod_row[ri, k] = self.products.add(ri, np.full(len(ri), k), self.gen[ri, k], mday[roll], new_m)
+            self.mat_month[ri, k] = nxt
+            lapsed = due[~roll]
+            self.holds[lapsed, k] = False
+            self.mat_month[lapsed, k] = 10_000
+            self.prod_row[lapsed, k] = -1
+        pl = np.flatnonzero(payroll_lost & self.holds[:, PAYROLL])
+        if len(pl):
+            self.products.close_day[self.prod_row[pl, PAYROLL]] = ms + rp.integers(0, nd, len(pl))
+            self.holds[pl, PAYROLL] = False
+            self.prod_row[pl, PAYROLL] = -1
+        closing = np.flatnonzero(churn & (self.churn_type == 0))
+        if len(closing):
+            rows = self.prod_row[closing]
+            cd = np.broadcast_to(self.churn_day[closing, None], rows.shape)
+            ok = rows >= 0
+            r, c = rows[ok], cd[ok]
+            self.products.close_day[r] = np.where(self.products.close_day[r] < 0, c, self.products.close_day[r])
+            self.holds[closing] = False
+            self.mat_month[closing] = 10_000
+            self.prod_row[closing] = -1
+        drained = np.flatnonzero(churn & (self.churn_type == 1))
+        # Drained customers keep their accounts but stop investing: maturing products are not renewed.
+        self.mat_month[drained, TD] = np.where(self.mat_month[drained, TD] < 10_000, self.mat_month[drained, TD], 10_000)
+
+    # ------------------------------------------------------------------ transactions
+    def _transactions(self, t, ms, me, nd, cal, act, a_day, b_day, dpos, dip, churn) -> pa.Table:
+        p, pop = self.p, self.pop
+        rt = _rng(self.seed, S_TXN, t)
+        idx = np.flatnonzero(act)
+        span = (b_day[idx] - a_day[idx] + 1)
+        eng = np.exp(-p.txn_engagement_k * dpos[idx]) * dip[idx]
+        lam = pop.base_txn[idx] * TXN_SEASON[cal] * eng * span / nd
+        cnt = rt.poisson(lam)
+        rep = np.repeat(np.arange(len(idx)), cnt)
+        cust = idx[rep]
+        r = len(cust)
+        raw1 = rt.bit_generator.random_raw(r)
+        raw2 = rt.bit_generator.random_raw(r)
+        z = rt.standard_normal(r, dtype=np.float32)
+
+        u_type = (raw1 & 0xFFFFFF).astype(np.float32) / np.float32(1 << 24)
+        p_ob = np.minimum(0.5, p.transfer_out_base + p.transfer_out_slope * dpos[cust]).astype(np.float32)
+        is_ob = u_type < p_ob
+        u2 = (u_type - p_ob) / (1 - p_ob)
+        ttype = REGULAR_TYPES[np.minimum(np.searchsorted(REGULAR_CUM, u2, side="right"), len(REGULAR_TYPES) - 1)]
+        ttype = np.where(is_ob, T_OUT_OTHER, ttype)
+        invest = self.holds[cust, WM] | self.holds[cust, FUND]
+        ttype = np.where(((ttype == T_INV_PURCHASE) | (ttype == T_INV_REDEMPTION)) & ~invest, T_PAYMENT, ttype)
+
+        # Day of month: payday rush, month-end bump, otherwise uniform over the active days.
+        a = a_day[cust] - ms
+        sp = span[rep]
+        u_mix = ((raw1 >> 24) & 0xFFFF).astype(np.float32) / np.float32(65536)
+        u_d = ((raw1 >> 40) & 0xFFFFFF).astype(np.int64)
+        payday = pop.payday[cust]
+        pd0 = np.where(payday == 0, nd - 1, payday - 1)
+        day = a + u_d % sp
+        day = np.where(u_mix < 0.18, pd0 + (u_d % 4), day)
+        day = np.where((u_mix >= 0.18) & (u_mix < 0.27), nd - 1 - (u_d % 3), day)
+        outside = (day < a) | (day >= a + sp)
+        day = np.where(outside, a + u_d % sp, day)
+        hour = np.searchsorted(HOUR_CUM, (raw2 & 0xFFFF).astype(np.float32) / np.float32(65536), side="right")
+        secs = ((raw2 >> 16) & 0xFFFFFF).astype(np.int64) % 3600
+        ts = (ms + day) * US_PER_DAY + (np.minimum(hour, 23) * 3600 + secs) * 1_000_000
+
+        dig = pop.digital[cust]
+        u_ch = ((raw2 >> 40) & 0xFFFF).astype(np.float32) / np.float32(65536)
+        card = self.holds[cust, CARD]
+        pos_p = np.where(card, 0.5, 0.2)
+        v = np.where(ttype == T_PAYMENT, (u_ch - pos_p) / (1 - pos_p), u_ch)
+        digital_ch = np.where(v < 0.7 * dig, CH_MOBILE, np.where(v < 0.92 * dig, CH_ONLINE, CH_BRANCH))
+        channel = np.where(ttype == T_WITHDRAWAL, np.where(u_ch < 0.8, CH_ATM, CH_BRANCH),
+                           np.where((ttype == T_PAYMENT) & (u_ch < pos_p), CH_POS, digital_ch))
+
+        logamt = (AMOUNT_MU[ttype] + 0.3 * (pop.log_value[cust] - 9.7) + 0.9 * z
+                  + np.where(is_ob, np.log1p(1.5 * dpos[cust]), 0.0))
+        amount = np.exp(np.minimum(logamt, 17.0))
+
+        product_code = np.where((channel == CH_POS) & card, CARD,
+                                np.where((ttype == T_INV_PURCHASE) | (ttype == T_INV_REDEMPTION),
+                                         np.where(self.holds[cust, WM], WM, FUND), CUR))
+        u_cp = (raw2 >> 56) & 0xFF
+        cp = np.where(is_ob, np.where(u_cp < 205, pop.pref_bank[cust], u_cp % len(OTHER_BANKS)), -1)
+        cp = np.where((ttype == T_TRANSFER_IN) & (u_cp < 100), u_cp % len(OTHER_BANKS), cp)
+
+        # Scheduled rows: salary on payday, loan repayment, quarterly interest, the closing transfer.
+        extra = []
+        sal = idx[self.holds[idx, PAYROLL] | churn[idx] & pop.holds[idx, PAYROLL] & self.holds[idx, CUR]]
+        sal = sal[self.holds[sal, PAYROLL]]
+        sday = np.where(pop.payday[sal] == 0, nd - 1, pop.payday[sal] - 1)
+        ok = (ms + sday >= a_day[sal]) & (ms + sday <= b_day[sal])
+        sal, sday = sal[ok], sday[ok]
+        bonus = np.where(cal == 0, 2.0, 1.0)
+        extra.append((sal, np.full(len(sal), T_SALARY), sday, 3600 * 2 + rt.integers(0, 3600, len(sal)),
+                      pop.salary[sal] * bonus * np.exp(0.05 * rt.standard_normal(len(sal))), CH_ONLINE,
+                      pop.pref_bank[(sal + 3) % self.n], CUR))
+        ln = idx[self.holds[idx, LOAN]]
+        lday = np.full(len(ln), 19)
+        ok = (ms + lday >= a_day[ln]) & (ms + lday <= b_day[ln])
+        ln = ln[ok]
+        pay = pop.loan_principal[ln] / pop.loan_term[ln] * 1.25
+        extra.append((ln, np.full(len(ln), T_LOAN_REPAY), lday[ok], 3600 * 6 + rt.integers(0, 3600, len(ln)),
+                      pay, CH_ONLINE, np.full(len(ln), -1), LOAN))
+        if cal in (2, 5, 8, 11):
+            it = idx[(ms + 20 >= a_day[idx]) & (ms + 20 <= b_day[idx])]
+            amt = np.maximum(0.01, pop.value[it] * 0.3 * 0.0005 * np.exp(self.level[it]))
+            extra.append((it, np.full(len(it), T_INTEREST), np.full(len(it), 20), np.full(len(it), 3600),
+                          amt, CH_ONLINE, np.full(len(it), -1), CUR))
+        cl = np.flatnonzero(churn & (self.churn_type == 0) & (self.churn_day >= pop.onboard_day))
+        cday = self.churn_day[cl] - ms
+        amt = pop.value[cl] * np.exp(self.level[cl]) * np.exp(-p.asset_drain_k * dpos[cl]) * 0.3
+        extra.append((cl, np.full(len(cl), T_OUT_OTHER), cday, 3600 * 10 + rt.integers(0, 6 * 3600, len(cl)),
+                      np.maximum(amt, 1.0), np.where(pop.digital[cl] > 0.5, CH_MOBILE, CH_BRANCH),
+                      pop.pref_bank[cl], CUR))
+
+        e_cust = np.concatenate([e[0] for e in extra])
+        e_type = np.concatenate([e[1] for e in extra])
+        e_ts = np.concatenate([(ms + e[2]) * US_PER_DAY + e[3] * 1_000_000 for e in extra])
+        e_amt = np.concatenate([e[4] for e in extra])
+        e_ch = np.concatenate([np.broadcast_to(e[5], len(e[0])) for e in extra])
+        e_cp = np.concatenate([e[6] for e in extra])
+        e_pc = np.concatenate([np.full(len(e[0]), e[7]) for e in extra])
+
+        cust = np.concatenate([cust, e_cust])
+        ttype = np.concatenate([ttype, e_type])
+        ts = np.concatenate([ts, e_ts])
+        amount = np.concatenate([amount, e_amt])
+        channel = np.concatenate([channel, e_ch])
+        cp = np.concatenate([cp, e_cp])
+        product_code = np.concatenate([product_code, e_pc])
+        r = len(cust)
+        first = self.ids["txn"]
+        self.ids["txn"] += r
+        gen = self.gen[cust, product_code]
+        cols = {
+            "transaction_id": au.fixed_ids("T", np.arange(first + 1, first + r + 1), 12),
+            "customer_id": au.fixed_ids("C", cust + 1, 7),
+            "product_id": au.fixed_ids("P", (cust + 1) * 10_000 + product_code * 100 + gen, 11),
+            "transaction_ts": au.timestamps_us(ts),
+            "amount": au.money(amount),
+            "direction": au.take_strings(["out", "in"], DIRECTION_IN[ttype].astype(np.int32)),
+            "transaction_type": au.take_strings(TXN_TYPES, ttype),
+            "counterparty_bank": au.take_strings(OTHER_BANKS, np.maximum(cp, 0), mask=cp < 0),
+            "channel": au.take_strings(CHANNELS, channel),
+        }
+        return au.build_table(self.contract.tables["transactions"], cols)
+
+    # ------------------------------------------------------------------ logins
+    def _digital(self, t, ms, nd, act, a_day, b_day, dpos, dip) -> pa.Table:
+        p, pop = self.p, self.pop
+        rd = _rng(self.seed, S_DIGITAL, t)
+        idx = np.flatnonzero(act & (pop.digital > 0.05))
+        prob = (0.33 * pop.digital[idx] ** 1.6 * np.exp(-p.login_engagement_k * dpos[idx]) * dip[idx]).astype(np.float32)
+        cols = []
+        rows = []
+        chunk = 200_000
+        for s in range(0, len(idx), chunk):
+            sl = slice(s, s + chunk)
+            u = rd.random((len(idx[sl]), nd), dtype=np.float32)
+            days = np.arange(nd)
+            a = (a_day[idx[sl]] - ms)[:, None]
+            b = (b_day[idx[sl]] - ms)[:, None]
+            hit = (u < prob[sl, None]) & (days[None, :] >= a) & (days[None, :] <= b)
+            r_, c_ = np.nonzero(hit)
+            rows.append(idx[sl][r_])
+            cols.append(c_)
+        cust = np.concatenate(rows) if rows else np.empty(0, np.int64)
+        day = np.concatenate(cols) if cols else np.empty(0, np.int64)
+        total = 1 + rd.poisson(0.4 + 1.2 * pop.digital[cust])
+        mobile = rd.binomial(total, pop.mobile_pref[cust])
+        online = total - mobile
+        return au.build_table(self.contract.tables["digital_activity"], {
+            "customer_id": au.fixed_ids("C", cust + 1, 7),
+            "activity_date": au.dates(ms + day),
+            "mobile_logins": au.int32(mobile),
+            "online_logins": au.int32(online),
+        })
+
+    # ------------------------------------------------------------------ service interactions
+    def _interactions(self, t, ms, me, nd, act, a_day, b_day, ci, sev, res_in_month, dpos) -> dict:
+        pop = self.pop
+        rs = _rng(self.seed, S_SERVICE, t)
+        data_end = int(self.me[self.m - 1])
+        # Complaints: raised within the customer's active days of the month.
+        ok = act[ci]
+        ci, sev, rim = ci[ok], sev[ok], res_in_month[ok]
+        span = b_day[ci] - a_day[ci] + 1
+        c_ts = (a_day[ci] + (rs.random(len(ci)) * span).astype(np.int64)) * US_PER_DAY + rs.integers(8, 20, len(ci)) * 3_600_000_000
+        eom = (me + 1) * US_PER_DAY - 1
+        room = np.maximum(eom - c_ts, 3_600_000_000)
+        in_month = c_ts + (rs.random(len(ci)) * room).astype(np.int64)
+        later = eom + (rs.exponential(20, len(ci)) * US_PER_DAY).astype(np.int64)
+        never = rs.random(len(ci)) < 0.4
+        c_res = np.where(rim, in_month, np.where(never, -1, later))
+        c_res = np.where(c_res > (data_end + 1) * US_PER_DAY - 1, -1, c_res)
+        cat = rs.choice(len(COMPLAINT_CATEGORIES), size=len(ci), p=COMPLAINT_CATEGORY_P)
+        # Inquiries.
+        ii = np.flatnonzero(act & (rs.random(self.n) < 0.05 + 0.05 * pop.digital))
+        span_i = b_day[ii] - a_day[ii] + 1
+        i_ts = (a_day[ii] + (rs.random(len(ii)) * span_i).astype(np.int64)) * US_PER_DAY + rs.integers(8, 21, len(ii)) * 3_600_000_000
+        i_res = i_ts + (rs.exponential(0.5, len(ii)) * US_PER_DAY).astype(np.int64)
+        i_res = np.where(i_res > (data_end + 1) * US_PER_DAY - 1, -1, i_res)
+        # Surveys: more likely right after a complaint; the score reflects latent disengagement.
+        p_survey = np.full(self.n, 0.035)
+        p_survey[ci] += 0.4
+        si = np.flatnonzero(act & (rs.random(self.n) < p_survey))
+        unres = np.zeros(self.n, bool)
+        unres[ci[~rim]] = True
+        score = np.clip(np.rint(8.2 - 1.3 * dpos[si] - 1.8 * unres[si] - 0.6 * self.pop.service_sens[si]
+                                + 1.4 * rs.standard_normal(len(si))), 1, 10)
+        span_s = b_day[si] - a_day[si] + 1
+        s_ts = (a_day[si] + (rs.random(len(si)) * span_s).astype(np.int64)) * US_PER_DAY + rs.integers(9, 21, len(si)) * 3_600_000_000
+        s_ts += rs.integers(0, 3600, len(si)) * 1_000_000
+        return {
+            "cust": np.concatenate([ci, ii, si]),
+            "ts": np.concatenate([c_ts, i_ts, s_ts]),
+            "kind": np.concatenate([np.zeros(len(ci)), np.ones(len(ii)), np.full(len(si), 2)]).astype(np.int32),
+            "cat": np.concatenate([cat, np.full(len(ii) + len(si), -1)]),
+            "sev": np.concatenate([sev, np.full(len(ii) + len(si), -1)]),
+            "res": np.concatenate([c_res, i_res, np.full(len(si), -1)]),
+            "score": np.concatenate([np.full(len(ci) + len(ii), -1), score]).astype(np.int64),
+        }
+
+    def _interactions_table(self, parts: list[dict]) -> pa.Table:
+        d = {k: np.concatenate([p_[k] for p_ in parts]) for k in parts[0]}
+        r = len(d["cust"])
+        return au.build_table(self.contract.tables["service_interactions"], {
+            "interaction_id": au.fixed_ids("S", np.arange(1, r + 1), 10),
+            "customer_id": au.fixed_ids("C", d["cust"] + 1, 7),
+            "interaction_ts": au.timestamps_us(d["ts"]),
+            "kind": au.take_strings(INTERACTION_KINDS, d["kind"]),
+            "complaint_category": au.take_strings(COMPLAINT_CATEGORIES, np.maximum(d["cat"], 0), mask=d["cat"] < 0),
+            "severity": au.int32(np.maximum(d["sev"], 0), mask=d["sev"] < 0),
+            "resolved_ts": au.timestamps_us(np.maximum(d["res"], 0), mask=d["res"] < 0),
+            "satisfaction_score": au.int32(np.maximum(d["score"], 0), mask=d["score"] < 0),
+        })
+
+    # ------------------------------------------------------------------ balances
+    def _balances(self, t, ms, me, cal, act, churn, dpos, equity) -> pa.Table:
+        p, pop = self.p, self.pop
+        rb = _rng(self.seed, S_BALANCE, t)
+        drained_before = (self.state == CHURNED) & (self.churn_type == 1) & (self.churn_month < t)
+        rows = np.flatnonzero(act | churn | drained_before)
+        rows = rows[pop.onboard_day[rows] <= me]
+        n = self.n
+        self.level += 0.03 * rb.standard_normal(n) + 0.004
+        inv_share = (pop.shares[:, 2] + pop.shares[:, 3]) / np.maximum(pop.shares.sum(axis=1), 1e-9)
+        self.level += 0.5 * inv_share * equity
+        season = 1.0 + 0.08 * (cal in (0, 1)) - 0.03 * (cal in (6, 7))
+        total = pop.value[rows] * np.exp(self.level[rows] - p.asset_drain_k * dpos[rows]) * season
+        held = self.holds[rows][:, [CUR, TD, WM, FUND, INS]].astype(float)
+        held[:, 0] = 1.0
+        w = pop.shares[rows] * held
+        w[:, 0] = np.maximum(w[:, 0], 0.05)
+        w = w / w.sum(axis=1, keepdims=True)
+        fam = total[:, None] * w
+        fam[:, 0] *= np.exp(0.2 * rb.standard_normal(len(rows)))
+        gone = churn[rows] | drained_before[rows]
+        fam[gone] = 0.0
+        residual = drained_before[rows] | (churn[rows] & (self.churn_type[rows] == 1))
+        fam[residual, 0] = rb.uniform(0, 50, int(residual.sum()))
+        has_loan = self.holds[rows, LOAN] & ~gone
+        paid = np.minimum(1.0, pop.loan_paid_frac[rows] + t / pop.loan_term[rows])
+        loan = np.where(has_loan, pop.loan_principal[rows] * (1 - paid), 0.0)
+        tot = fam.sum(axis=1)
+        prev = self.prev_total[rows]
+        avg = np.where(np.isnan(prev), tot, 0.5 * (prev + tot)) * np.exp(0.03 * rb.standard_normal(len(rows)))
+        avg = np.where(gone & ~residual, 0.5 * np.nan_to_num(prev), avg)
+        self.prev_total[rows] = tot
+        return au.build_table(self.contract.tables["balance_snapshots"], {
+            "customer_id": au.fixed_ids("C", rows + 1, 7),
+            "month_end": au.dates(np.full(len(rows), me)),
+            "current_balance": au.money(fam[:, 0]),
+            "time_deposit_balance": au.money(fam[:, 1]),
+            "wealth_management_balance": au.money(fam[:, 2]),
+            "fund_balance": au.money(fam[:, 3]),
+            "insurance_balance": au.money(fam[:, 4]),
+            "loan_balance": au.money(loan),
+            "aum_month_avg": au.money(avg),
+        })
+
+    # ------------------------------------------------------------------ once-only tables
+    def _customers_table(self) -> pa.Table:
+        pop = self.pop
+        n = self.n
+        rng = _rng(self.seed, S_INIT, 10_000)
+        two = rng.random(n) < 0.6
+        surname = au.take_strings(SURNAMES, rng.integers(0, len(SURNAMES), n))
+        second = pc.if_else(pa.array(two), pc.utf8_lower(au.take_strings(GIVEN, rng.integers(0, len(GIVEN), n))), "")
+        given = pc.binary_join_element_wise(au.take_strings(GIVEN, rng.integers(0, len(GIVEN), n)), second, "")
+        name = pc.binary_join_element_wise(surname, given, " ")
+        local = pc.binary_join_element_wise(
+            pc.utf8_lower(given), pc.utf8_lower(surname), au.fixed_ids("", rng.integers(0, 1000, n), 3), ".")
+        email = pc.binary_join_element_wise(
+            local, au.take_strings(EMAIL_DOMAINS, rng.integers(0, len(EMAIL_DOMAINS), n)), "@")
+        phone = au.fixed_ids("1", rng.integers(3_000_000_000, 9_999_999_999, n), 10)
+        rm = self.rm
+        rm_ids = pc.if_else(pa.array(rm > 0), au.fixed_ids("RM", np.maximum(rm, 0), 6), pa.scalar(None, pa.string()))
+        return au.build_table(self.contract.tables["customers"], {
+            "customer_id": au.fixed_ids("C", np.arange(1, n + 1), 7),
+            "name": name,
+            "gender": au.take_strings(GENDERS, pop.gender),
+            "birth_date": au.dates(pop.birth_day),
+            "occupation": au.take_strings(OCCUPATIONS, pop.occupation),
+            "education": au.take_strings(EDUCATIONS, pop.education),
+            "city": au.take_strings(CITY_NAMES, pop.city),
+            "city_tier": au.int32(CITY_TIER[pop.city]),
+            "phone": phone,
+            "email": email,
+            "onboarding_date": au.dates(pop.onboard_day),
+            "segment": au.take_strings(SEGMENTS, pop.segment),
+            "relationship_manager_id": rm_ids,
+            "branch_id": au.fixed_ids("B", pop.branch + 1, 4),
+        })
+
+    def _rm_table(self) -> pa.Table:
+        cust = np.concatenate([r[0] for r in self.rm_rows])
+        rm = np.concatenate([r[1] for r in self.rm_rows])
+        day = np.concatenate([r[2] for r in self.rm_rows])
+        return au.build_table(self.contract.tables["rm_assignments"], {
+            "customer_id": au.fixed_ids("C", cust + 1, 7),
+            "relationship_manager_id": au.fixed_ids("RM", rm, 6),
+            "branch_id": au.fixed_ids("B", self.rm_branch[rm] + 1, 4),
+            "assigned_date": au.dates(day),
+        })
+
+    def _products_table(self) -> pa.Table:
+        s = self.products
+        k = s.n
+        close = s.close_day[:k]
+        data_end = int(self.me[self.m - 1])
+        close = np.where(close > data_end, -1, close)  # closes after the extraction are not known yet
+        mat = s.maturity_day[:k]
+        return au.build_table(self.contract.tables["products"], {
+            "product_id": au.fixed_ids("P", (s.cust[:k] + 1) * 10_000 + s.ptype[:k] * 100 + s.gen[:k], 11),
+            "customer_id": au.fixed_ids("C", s.cust[:k] + 1, 7),
+            "product_type": au.take_strings(PRODUCT_TYPES, s.ptype[:k]),
+            "open_date": au.dates(s.open_day[:k]),
+            "close_date": au.dates(np.maximum(close, 0), mask=close < 0),
+            "maturity_date": au.dates(np.maximum(mat, 0), mask=mat < 0),
+        })
+
+    def _market_table(self, rows) -> pa.Table:
+        nc = self.ncity
+        me = np.concatenate([np.full(nc, r[0]) for r in rows])
+        return au.build_table(self.contract.tables["market_environment"], {
+            "month_end": au.dates(me),
+            "city": au.take_strings(CITY_NAMES, np.tile(np.arange(nc), len(rows))),
+            "benchmark_deposit_rate": pa.array(np.concatenate([np.full(nc, r[2]) for r in rows])),
+            "competitor_rate_spread": pa.array(np.round(np.concatenate([r[1] for r in rows]), 6)),
+            "equity_index_return": pa.array(np.round(np.concatenate([np.full(nc, r[3]) for r in rows]), 6)),
+            "regional_competition_index": pa.array(np.round(np.concatenate([r[4] for r in rows]), 4)),
+        })
+
+    def _churn_table(self) -> pa.Table:
+        ci = np.flatnonzero(self.churn_day >= 0)
+        return au.build_table(self.contract.tables["churn_events"], {
+            "customer_id": au.fixed_ids("C", ci + 1, 7),
+            "churn_date": au.dates(self.churn_day[ci]),
+            "churn_type": au.take_strings(["account_closure", "assets_drained"], self.churn_type[ci]),
+        })
+
+
