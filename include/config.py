@@ -8,6 +8,7 @@ set-up: a DuckDB file under ``data/`` and a SQLite Airflow metadata DB under ``.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -104,5 +105,7 @@ def airflow_environment(settings: Settings, base: dict[str, str] | None = None) 
     env.setdefault("AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT", "120")
     env.setdefault("CHURN_SIZE", settings.size)
     env.setdefault("CHURN_DATA_DIR", str(settings.data_dir))
+    # Airflow starts its components as `airflow ...` subprocesses: the venv's scripts come first.
+    env["PATH"] = os.pathsep.join(p for p in (str(Path(sys.executable).parent), env.get("PATH")) if p)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(settings.project_root), env.get("PYTHONPATH")) if p)
     return env
