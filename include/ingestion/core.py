@@ -86,13 +86,10 @@ class SchemaDrift:
     def messages(self) -> list[str]:
         out = []
         for c in self.missing:
-            if c not in self.renamed:
-                out.append(f"missing column {c!r}" + _in(self.where.get(c)))
-        for c, s in self.renamed.items():
-            out.append(f"column {c!r} looks renamed to {s!r}" + _in(self.where.get(c)))
+            guess = f" (renamed to {self.renamed[c]!r}?)" if c in self.renamed else ""
+            out.append(f"missing column {c!r}{guess}" + _in(self.where.get(c)))
         for c in self.extra:
-            if c not in self.renamed.values():
-                out.append(f"extra column {c!r} (ignored)" + _in(self.where.get(c)))
+            out.append(f"extra column {c!r} (ignored)" + _in(self.where.get(c)))
         return out
 
 
@@ -239,7 +236,8 @@ def compare_columns(table: Table, source_columns: Iterable[str]) -> tuple[list[s
 
     Names compare case-insensitively (DuckDB does). A missing contract column and an extra source
     column that look alike (same letters ignoring case and punctuation, or a close spelling) are
-    reported as a rename, so the message points at the likely cause."""
+    reported as a rename, so the message points at the likely cause; so is the pair when exactly one
+    column is missing and one is extra."""
     import difflib
 
     present = {c.lower(): c for c in source_columns if not c.startswith("_")}
@@ -248,6 +246,9 @@ def compare_columns(table: Table, source_columns: Iterable[str]) -> tuple[list[s
     extra = [c for lc, c in present.items() if lc not in {w.lower() for w in wanted}]
     renamed: dict[str, str] = {}
     pool = list(extra)
+    if len(missing) == 1 and len(extra) == 1:
+        # One column gone and one unknown column in its place: most likely a rename.
+        return missing, extra, {missing[0]: extra[0]}
     for m in missing:
         same = [e for e in pool if _norm(e) == _norm(m)]
         close = same or difflib.get_close_matches(m.lower(), [e.lower() for e in pool], n=1, cutoff=0.6)

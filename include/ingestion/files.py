@@ -118,7 +118,7 @@ def stage_csv_file(con: duckdb.DuckDBPyConnection, path: Path, name: str, encodi
         f"""CREATE OR REPLACE TEMP TABLE {stage} AS SELECT *, row_number() OVER () AS _k
         FROM read_csv({ql(str(path))}, all_varchar = true, header = true, encoding = {ql(encoding)},
                       store_rejects = true, rejects_table = {ql(rej)}, rejects_scan = {ql(scans)},
-                      allow_quoted_nulls = false)"""
+                      allow_quoted_nulls = false, hive_partitioning = false)"""
     )
     names = [r[0] for r in con.execute(f"DESCRIBE {stage}").fetchall() if r[0] != "_k"]
     n_rej = con.execute(f"SELECT count(*) FROM {rej}").fetchone()[0]
