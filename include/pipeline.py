@@ -6,6 +6,7 @@ rerun alone and a rerun for the same as_of_date replaces exactly what the first 
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -25,7 +26,8 @@ def _as_date(as_of_date) -> pd.Timestamp:
 
 
 def _summary(report) -> dict:
-    return asdict(report) if is_dataclass(report) else dict(report)
+    """A load report as plain JSON values, small enough for XCom."""
+    return json.loads(json.dumps(asdict(report) if is_dataclass(report) else dict(report), default=str))
 
 
 def ingest_sources(settings: Settings) -> list[dict]:
