@@ -217,7 +217,7 @@ def test_schema_drift_extra_renamed_and_missing_required(handmade_source, wareho
     assert str(mar) in str(err) and "'transaction_ts'" in str(err) and "'transactions'" in str(err)
     reports = _by_table(info.value.reports)
     assert reports["transactions"].status == "failed" and reports["customers"].status == "success"
-    assert reports["transactions"].drift.renamed == {"transaction_ts": "txn_ts"}
+    assert reports["transactions"].drift.renamed["transaction_ts"] == "txn_ts"
     assert scalar(w2, "SELECT count(*) FROM raw.transactions") == 0
     assert scalar(w2, "SELECT status FROM raw.load_log WHERE table_name = 'transactions'") == "failed"
     assert "txn_ts" in scalar(w2, "SELECT message FROM raw.load_log WHERE table_name = 'transactions'")
