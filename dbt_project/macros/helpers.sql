@@ -18,7 +18,7 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set text = value | string | trim -%}
-    {%- if not modules.re.match('^\d{4}-\d{2}-\d{2}$', text) -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) -%}
         {{ exceptions.raise_compiler_error("dbt var '" ~ name ~ "' must be a date YYYY-MM-DD, got '" ~ text ~ "'") }}
     {%- endif -%}
     {%- set parsed = modules.datetime.datetime.strptime(text, '%Y-%m-%d') -%}
@@ -31,9 +31,9 @@
 
 {#- build_dates var, checked. -#}
 {% macro build_dates_mode() -%}
-    {%- set mode = var('build_dates', 'panel') | string | trim -%}
-    {%- if mode not in ('panel', 'as_of_date') -%}
-        {{ exceptions.raise_compiler_error("dbt var 'build_dates' must be 'panel' or 'as_of_date', got '" ~ mode ~ "'") }}
+    {%- set mode = var('build_dates', 'missing') | string | trim -%}
+    {%- if mode not in ('missing', 'panel', 'as_of_date') -%}
+        {{ exceptions.raise_compiler_error("dbt var 'build_dates' must be 'missing', 'panel' or 'as_of_date', got '" ~ mode ~ "'") }}
     {%- endif -%}
     {{ return(mode) }}
 {%- endmacro %}
@@ -58,10 +58,17 @@
 {%- endmacro %}
 
 {#- Incremental marts keyed by as_of_date: before inserting, delete every as_of_date this run
-    builds, so a rebuilt date is replaced exactly (also when a date now has fewer rows). -#}
+    builds, so a rebuilt date is replaced exactly (also when a date now has fewer rows). Dates
+    that are not month-ends are earlier runs' dates: the marts keep the panel month-ends plus
+    the run's date only (var keep_run_dates: true keeps them all). -#}
 {% macro delete_build_dates() -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where as_of_date in (select as_of_date from {{ ref('int_as_of_dates') }})
+        delete from {{ this }}
+        where
+            as_of_date in (select as_of_date from {{ ref('int_as_of_dates') }})
+            {% if not var('keep_run_dates', false) -%}
+            or as_of_date <> {{ churn_warning.month_end('as_of_date') }}
+            {%- endif %}
     {%- else -%}
         select 1
     {%- endif -%}
