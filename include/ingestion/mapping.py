@@ -187,13 +187,20 @@ def ingest_mapped(
                     raise MappingError(
                         f"mapping {mapping.path}: table {table.name!r} does not compile against {source}: "
                         f"{str(exc).splitlines()[0]}") from exc
-                load_relation(
-                    con, table, text, source_columns=dict.fromkeys(produced, "VARCHAR"), report=report,
-                    watermark_source=f"mapping:{mapping.name}:{source}", now=now, row_prefix="line ",
-                    # A line DuckDB could not read is one export record: quarantined once, with the first table.
-                    pre_quarantined_sql=rejects if i == 0 else None,
-                    use_watermark=False,
-                )
+                try:
+                    load_relation(
+                        con, table, text, source_columns=dict.fromkeys(produced, "VARCHAR"), report=report,
+                        watermark_source=f"mapping:{mapping.name}:{source}", now=now, row_prefix="line ",
+                        # A line DuckDB could not read is one export record: quarantined once, with the first table.
+                        pre_quarantined_sql=rejects if i == 0 else None,
+                        use_watermark=False,
+                    )
+                except duckdb.Error as exc:
+                    raise MappingError(
+                        f"mapping {mapping.path}: table {table.name!r} failed on a source value: "
+                        f"{str(exc).splitlines()[0]} (expressions should not fail on bad values: use the "
+                        f"TRY_ forms, e.g. TRY_CAST, try_strptime, and let the contract quarantine the row)"
+                    ) from exc
                 note = [f"mapping {mapping.path.name}"]
                 if mapping.as_of_date:
                     note.append(f"as_of_date {mapping.as_of_date} assumed")
