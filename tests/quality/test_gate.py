@@ -1,0 +1,83 @@
+"""run_gate on the tiny bank (simulator -> ingestion -> dbt): no false alarms on clean data, every
+result stored, Data Docs rendered, critical failures raise after storing, warnings do not."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from include.quality import CriticalDataQualityError, run_gate
+from tests.conftest import PROJECT_ROOT, last_month_end
+
+pytestmark = pytest.mark.integration
+
+EXPECTATIONS = PROJECT_ROOT / "expectations"
+
+
+@pytest.fixture(scope="module")
+def as_of_date(tiny_bank) -> str:
+    return last_month_end(tiny_bank["manifest"])
+
+
+def _results(warehouse, run_id):
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(
+            "select layer, suite, table_name, expectation, severity, success, observed_value, unexpected_count, "
+            "unexpected_sample from quality.data_quality_results where run_id = ? order by suite, expectation",
+            [run_id]).df()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("layer", ["raw", "marts"])
+def test_clean_data_raises_no_alarm_and_stores_every_result(layer, warehouse_copy, as_of_date, tmp_path):
+    result = run_gate(layer, warehouse_path=warehouse_copy, as_of_date=as_of_date, run_id="clean_run",
+                      expectations_dir=EXPECTATIONS, output_dir=tmp_path)
+    assert [(o.table_name, o.expectation, o.observed_value) for o in result.failures] == []
+    suites = sorted((EXPECTATIONS / "suites" / layer).glob("*.json"))
+    expected_count = sum(len(json.loads(p.read_text())["expectations"]) for p in suites)
+    stored = _results(warehouse_copy, "clean_run")
+    assert len(stored) == len(result.outcomes) == expected_count
+    assert set(stored["suite"]) == {f"{layer}.{p.stem}" for p in suites}
+    assert set(stored["severity"]) <= {"critical", "warning"}
+    assert stored["success"].all()
+    assert result.data_docs_index is not None and result.data_docs_index.exists()
+    assert "Data Docs" in result.data_docs_index.read_text() or "<html" in result.data_docs_index.read_text().lower()
+
+
+def test_critical_failure_raises_after_storing(warehouse_copy, as_of_date, tmp_path):
+    con = duckdb.connect(str(warehouse_copy))
+    # A duplicated customer and a NULL key: both primary-key expectations are critical.
+    con.execute("insert into raw.customers select * from raw.customers limit 1")
+    con.execute("update raw.products set customer_id = NULL where product_id = (select min(product_id) from raw.products)")
+    con.close()
+    notified = []
+    with pytest.raises(CriticalDataQualityError) as raised:
+        run_gate("raw", warehouse_path=warehouse_copy, as_of_date=as_of_date, run_id="broken_run",
+                 expectations_dir=EXPECTATIONS, output_dir=tmp_path, notify=notified.append)
+    message = str(raised.value)
+    assert "raw.customers" in message and "customer_id_unique" in message
+    assert "raw.products" in message and "customer_id_not_null" in message
+    assert len(notified) == 1 and notified[0] is raised.value.gate_result  # notified before raising
+    stored = _results(warehouse_copy, "broken_run")
+    failed = stored[~stored["success"]]
+    assert {("raw.customers", "customer_id_unique"), ("raw.products", "customer_id_not_null")} <= set(
+        zip(failed["table_name"], failed["expectation"], strict=True))
+    assert set(failed["severity"]) == {"critical"}
+
+
+def test_warning_failure_does_not_raise_and_masks_pii(warehouse_copy, as_of_date, tmp_path):
+    con = duckdb.connect(str(warehouse_copy))
+    # Orphans (warning): transactions of a customer the bank does not know.
+    con.execute("update raw.transactions set customer_id = 'GHOST-1' where transaction_id in "
+                f"(select transaction_id from raw.transactions where transaction_ts >= DATE '{as_of_date}' - 20 limit 3)")
+    con.close()
+    result = run_gate("raw", warehouse_path=warehouse_copy, as_of_date=as_of_date, run_id="warn_run",
+                      expectations_dir=EXPECTATIONS, output_dir=tmp_path)
+    assert result.critical_failures == []
+    [orphans] = [o for o in result.failures if o.expectation == "customer_id_in_customers"]
+    assert orphans.severity == "warning" and orphans.unexpected_count == 3
+    assert orphans.unexpected_sample and all(row["customer_id"] == "GHOST-1" for row in orphans.unexpected_sample)
