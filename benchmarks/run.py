@@ -362,12 +362,15 @@ def run_stage(
             "cpu_user_s": round(run.cpu_user_s, 3),
             "cpu_sys_s": round(run.cpu_sys_s, 3),
         }
+        last_line = next((line.strip() for line in reversed(run.tail) if line.strip()), "(no output)")
         if run.exit_code != 0 or run.timed_out:
             record["status"] = "failed"
-            record["error"] = f"{module} {_describe_exit(run, timeout_s)}; last lines:\n" + "\n".join(run.tail)
+            record["error"] = (
+                f"{module} {_describe_exit(run, timeout_s)}: {last_line}\nlast lines:\n" + "\n".join(run.tail)
+            )
         elif not out_path.is_file():
             record["status"] = "failed"
-            record["error"] = f"{module} exited 0 but wrote no result to --out; last lines:\n" + "\n".join(run.tail)
+            record["error"] = f"{module} exited 0 but wrote no result to --out\nlast lines:\n" + "\n".join(run.tail)
         else:
             try:
                 stage_result = json.loads(out_path.read_text())
@@ -605,8 +608,10 @@ def run_benchmarks(
     for index, key in enumerate(STAGE_KEYS, start=1):
         step = f"[bench {index}/{total}] {key}"
         if key not in selected:
-            if isinstance(previous.get(key), dict):
-                record = {**previous[key], "carried_over": True, "from_run": previous["meta"].get("started_at")}
+            earlier = previous.get(key)
+            if isinstance(earlier, dict) and earlier.get("status") in {"ok", "failed", "missing"}:
+                from_run = earlier.get("from_run") or previous["meta"].get("started_at")
+                record = {**earlier, "carried_over": True, "from_run": from_run}
                 log(f"{step}: not selected; keeping the result of the run of {record['from_run']}")
             else:
                 record = {"status": "not_run", "message": "not selected with --only and no earlier result"}

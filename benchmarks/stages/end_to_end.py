@@ -26,8 +26,10 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -40,6 +42,7 @@ TARGET_SHARE = 0.25
 DBT_FINISHED = re.compile(r"Finished running .* in .*\((\d+(?:\.\d+)?)s\)")
 LOG_PATH = re.compile(r"full log: ([^)\s]+)\)")
 SCORED = re.compile(r"customers scored:\s*([\d,]+)")
+TIMESTAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 
 def progress(text: str) -> None:
@@ -73,7 +76,6 @@ def orchestration_breakdown(
     *,
     started: datetime,
     finished: datetime,
-    dag_run: dict[str, Any],
     tasks: list[dict[str, Any]],
     dbt_own_s: float | None,
 ) -> dict[str, Any]:
@@ -85,18 +87,19 @@ def orchestration_breakdown(
     dbt_startup_s = max(0.0, dbt_task_s - dbt_own_s) if dbt_own_s is not None and dbt_task_s else 0.0
     work_s = max(0.0, busy_s - dbt_startup_s)
     overhead_s = max(0.0, total_s - work_s)
-    run_start, run_end = dag_run.get("start"), dag_run.get("end")
+    run_start = min((start for start, _ in intervals), default=None)
+    run_end = max((end for _, end in intervals), default=None)
     return {
         "total_wall_s": round(total_s, 3),
         "steps_work_s": round(work_s, 3),
         "orchestration_and_startup_s": round(overhead_s, 3),
         "orchestration_share": round(overhead_s / total_s, 4) if total_s > 0 else None,
         "outside_tasks_s": round(total_s - busy_s, 3),
-        "before_dag_run_s": round((run_start - started).total_seconds(), 3) if run_start else None,
+        "before_first_task_s": round((run_start - started).total_seconds(), 3) if run_start else None,
         "gaps_between_tasks_s": round((run_end - run_start).total_seconds() - busy_s, 3)
         if run_start and run_end
         else None,
-        "after_dag_run_s": round((finished - run_end).total_seconds(), 3) if run_end else None,
+        "after_last_task_s": round((finished - run_end).total_seconds(), 3) if run_end else None,
         "task_time_s": round(busy_s, 3),
         "dbt_task_time_s": round(dbt_task_s, 3),
         "dbt_own_run_time_s": None if dbt_own_s is None else round(dbt_own_s, 3),
@@ -123,32 +126,33 @@ def read_run_from_metadata(env: dict[str, str], started: datetime) -> tuple[dict
 
     slack = timedelta(seconds=5)
     with create_session() as session:
+        # `airflow dags test` stamps the run's start_date with its logical date, so the run is
+        # found by when it was created.
         run = (
             session.query(DagRun)
-            .filter(DagRun.dag_id == MAIN_DAG, DagRun.start_date >= started - slack)
-            .order_by(DagRun.start_date.desc())
+            .filter(DagRun.dag_id == MAIN_DAG, DagRun.created_at >= started - slack)
+            .order_by(DagRun.id.desc())
             .first()
         )
         if run is None:
             raise RuntimeError(
-                f"no run of {MAIN_DAG} started after {started.isoformat()} in the metadata DB "
+                f"no run of {MAIN_DAG} created after {started.isoformat()} in the metadata DB "
                 f"{env.get('AIRFLOW__DATABASE__SQL_ALCHEMY_CONN')}"
             )
-        dag_run = {
-            "run_id": run.run_id,
-            "state": str(run.state),
-            "start": _aware(run.start_date),
-            "end": _aware(run.end_date),
-        }
-        tasks = []
-        for model in (TaskInstance, TaskInstanceHistory):
+        dag_run = {"run_id": run.run_id, "state": str(run.state)}
+        tries: dict[tuple[str, int, int], dict[str, Any]] = {}
+        # A retried task leaves its earlier tries in task_instance_history; the current try is
+        # in task_instance (and, once failed, in both): keep one row per try.
+        for model in (TaskInstanceHistory, TaskInstance):
             rows = session.query(model).filter(model.dag_id == MAIN_DAG, model.run_id == run.run_id).all()
             for ti in rows:
                 start, end = _aware(ti.start_date), _aware(ti.end_date)
+                if start is None:
+                    continue  # never ran (upstream failed, or the run was stopped)
                 duration = ti.duration if ti.duration is not None else (
-                    (end - start).total_seconds() if start and end else 0.0
+                    (end - start).total_seconds() if end else 0.0
                 )
-                tasks.append({
+                tries[(ti.task_id, ti.map_index, ti.try_number)] = {
                     "task_id": ti.task_id,
                     "map_index": ti.map_index,
                     "try_number": ti.try_number,
@@ -156,7 +160,8 @@ def read_run_from_metadata(env: dict[str, str], started: datetime) -> tuple[dict
                     "start": start,
                     "end": end,
                     "duration_s": float(duration or 0.0),
-                })
+                }
+        tasks = list(tries.values())
     return dag_run, tasks
 
 
@@ -178,21 +183,81 @@ def ensure_data(size: str) -> float:
     return time.perf_counter() - started
 
 
-def run_entry_point(size: str, as_of_date: str | None) -> tuple[int, list[str], datetime, datetime]:
+def first_task_error(log_text: str) -> str | None:
+    """The exception that ended the first failed task, from the run's Airflow log."""
+    lines = log_text.splitlines()
+    for index, line in enumerate(lines):
+        if "Task failed with exception" not in line:
+            continue
+        message = None
+        for following in lines[index + 1 :]:
+            if TIMESTAMPED.match(following):
+                break
+            if following.strip():
+                message = following.strip()
+        return message
+    return None
+
+
+def _signal_all(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """End `airflow dags test` but let the entry point finish: it then writes the task's
+    traceback to its log file and exits non-zero. Without psutil, end the whole group."""
+    time.sleep(2)  # the traceback follows the failure line in the same stream
+    try:
+        import psutil
+
+        children = [child.pid for child in psutil.Process(process.pid).children(recursive=True)]
+    except Exception:  # psutil absent, or the entry point already gone
+        children = []
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if children:
+            _signal_all(children, sig)
+        else:
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                return
+        try:
+            process.wait(timeout=15)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_entry_point(
+    size: str, as_of_date: str | None, *, wait_for_retries: bool
+) -> tuple[int, list[str], datetime, datetime, bool]:
     command = [sys.executable, "-m", ENTRY_POINT, "--size", size]
     if as_of_date:
         command += ["--as-of-date", as_of_date]
     progress(f"step 2/4: running {' '.join(['python', *command[1:]])}")
     lines: list[str] = []
+    stopped = False
     started = datetime.now(UTC)
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", process_group=0
+    )
     assert process.stdout is not None
     for line in process.stdout:
         line = line.rstrip("\n")
         lines.append(line)
         print(f"  {line}", file=sys.stderr, flush=True)
+        if not wait_for_retries and not stopped and "Task failed with exception" in line:
+            # A retry waits out the DAG's retry delay (minutes): the figure would measure the
+            # delay, not the platform. Stop at the first failure and report it.
+            progress("a task failed: stopping the run instead of waiting for its retries")
+            stopped = True
+            threading.Thread(target=_stop, args=(process,), daemon=True).start()
     returncode = process.wait()
-    return returncode, lines, started, datetime.now(UTC)
+    return returncode, lines, started, datetime.now(UTC), stopped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", choices=("tiny", "demo", "large"), required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--as-of-date", help="as-of date passed on to the run (default: the data's last month-end)")
+    parser.add_argument(
+        "--wait-for-retries", action="store_true", help="let failed tasks retry instead of stopping at the first failure"
+    )
     args = parser.parse_args(argv)
 
     os.environ["CHURN_SIZE"] = args.size
@@ -214,10 +282,19 @@ def main(argv: list[str] | None = None) -> int:
         raise
     data_generation_s = ensure_data(args.size)
 
-    returncode, lines, started, finished = run_entry_point(args.size, args.as_of_date)
-    if returncode != 0:
-        tail = "\n".join(lines[-30:])
-        raise SystemExit(f"python -m {ENTRY_POINT} --size {args.size} exited with {returncode}:\n{tail}")
+    returncode, lines, started, finished, stopped = run_entry_point(
+        args.size, args.as_of_date, wait_for_retries=args.wait_for_retries
+    )
+    log_path = next((Path(m.group(1)) for m in map(LOG_PATH.search, lines) if m), None)
+    log_text = log_path.read_text(encoding="utf-8", errors="replace") if log_path and log_path.is_file() else ""
+    if returncode != 0 or stopped:
+        cause = first_task_error(log_text)
+        tail = "\n".join(lines[-15:])
+        how = "stopped at the first task failure" if stopped else f"exit code {returncode}"
+        # The cause goes last: the harness shows a failed stage's last line in its summary.
+        raise SystemExit(
+            f"{tail}\nfull log: {log_path}\nthe main DAG run failed ({how})" + (f": {cause}" if cause else "")
+        )
 
     progress("step 3/4: reading the run's task times from the Airflow metadata DB")
     from include.config import airflow_environment, get_settings
@@ -226,16 +303,10 @@ def main(argv: list[str] | None = None) -> int:
     env = airflow_environment(get_settings())
     dag_run, tasks = read_run_from_metadata(env, started)
 
-    log_text = ""
-    log_match = next((m for m in map(LOG_PATH.search, lines) if m), None)
-    if log_match and Path(log_match.group(1)).is_file():
-        log_text = Path(log_match.group(1)).read_text(encoding="utf-8", errors="replace")
     dbt_own_s = dbt_own_seconds(log_text or "\n".join(lines))
 
     progress("step 4/4: splitting wall time into the steps' work and orchestration")
-    breakdown = orchestration_breakdown(
-        started=started, finished=finished, dag_run=dag_run, tasks=tasks, dbt_own_s=dbt_own_s
-    )
+    breakdown = orchestration_breakdown(started=started, finished=finished, tasks=tasks, dbt_own_s=dbt_own_s)
     share = breakdown["orchestration_share"]
     scored_match = next((m for m in map(SCORED.search, lines) if m), None)
     slowest = sorted(tasks, key=lambda t: t["duration_s"], reverse=True)

@@ -33,16 +33,16 @@ def test_union_counts_overlapping_tasks_once() -> None:
 def test_breakdown_splits_wall_time_into_work_and_orchestration() -> None:
     tasks = [task("ingest_raw", 10, 30), task("dbt_marts.customer_indicators_run", 32, 52), task("publish", 55, 60)]
     breakdown = stage.orchestration_breakdown(
-        started=T0, finished=at(80), dag_run={"start": at(8), "end": at(62)}, tasks=tasks, dbt_own_s=None,
+        started=T0, finished=at(80), tasks=tasks, dbt_own_s=None,
     )
     assert breakdown["total_wall_s"] == 80
     assert breakdown["task_time_s"] == 45
     assert breakdown["steps_work_s"] == 45
     assert breakdown["orchestration_and_startup_s"] == 35
     assert breakdown["orchestration_share"] == pytest.approx(35 / 80, abs=1e-4)
-    assert breakdown["before_dag_run_s"] == 8
-    assert breakdown["gaps_between_tasks_s"] == 54 - 45
-    assert breakdown["after_dag_run_s"] == 18
+    assert breakdown["before_first_task_s"] == 10
+    assert breakdown["gaps_between_tasks_s"] == 50 - 45
+    assert breakdown["after_last_task_s"] == 20
     assert breakdown["dbt_startup_measured"] is False
 
 
@@ -55,7 +55,7 @@ def test_dbt_start_up_inside_its_tasks_counts_as_start_up() -> None:
     own = stage.dbt_own_seconds(log)
     assert own == pytest.approx(4.0)
     breakdown = stage.orchestration_breakdown(
-        started=T0, finished=at(25), dag_run={"start": at(0), "end": at(20)}, tasks=tasks, dbt_own_s=own,
+        started=T0, finished=at(25), tasks=tasks, dbt_own_s=own,
     )
     assert breakdown["dbt_startup_in_tasks_s"] == pytest.approx(6.0)
     assert breakdown["steps_work_s"] == pytest.approx(14.0)
@@ -64,3 +64,18 @@ def test_dbt_start_up_inside_its_tasks_counts_as_start_up() -> None:
 
 def test_no_dbt_lines_means_no_dbt_correction() -> None:
     assert stage.dbt_own_seconds("[airflow] end task ingest_raw\n") is None
+
+
+def test_the_first_task_error_is_read_from_the_airflow_log() -> None:
+    log = """2026-11-28T14:47:40.278479Z [info     ] raw gate for 2025-12-31: 158 expectations
+2026-11-28T14:47:40.278942Z [error    ] Task failed with exception     [task] loc=task_runner.py:1673
+Traceback (most recent call last):
+  File "/work/main/include/pipeline.py", line 68, in run_quality_gate
+    quality.notify_owners(result)
+AttributeError: module 'include.quality' has no attribute 'notify_owners'
+2026-11-28T14:47:40.280658Z [info     ] ::group::Post Execute          [task]
+2026-11-28T14:49:00.000000Z [error    ] Task failed with exception     [task]
+ValueError: a later failure
+"""
+    assert stage.first_task_error(log) == "AttributeError: module 'include.quality' has no attribute 'notify_owners'"
+    assert stage.first_task_error("2026-11-28T14:47:40Z [info] all good\n") is None
