@@ -201,3 +201,26 @@ def test_a_stage_that_runs_too_long_is_killed(tmp_path: Path) -> None:
 def test_unknown_keys_are_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown stage key"):
         harness.run_benchmarks("demo", only=["generat"], results_dir=tmp_path)
+
+
+def test_peak_memory_includes_a_waited_for_descendant(tmp_path: Path) -> None:
+    # A stage that does its heavy work in a subprocess (dbt, Airflow tasks) is still measured:
+    # ru_maxrss of the child covers the descendants it reaped.
+    grandchild = (
+        "block = bytearray(200 * 1024 * 1024)\n"
+        "for offset in range(0, len(block), 4096):\n"
+        "    block[offset] = 1\n"
+    )
+    body = (
+        "import subprocess\n"
+        f"subprocess.run([sys.executable, '-c', {grandchild!r}], check=True)\n"
+        'write({"figure": 1.0, "unit": "s", "baseline": None, "baseline_unit": None, "ratio": None,'
+        ' "target": None, "target_met": None, "details": {}})\n'
+    )
+    _write_fake_package(tmp_path, {"train": body})
+    results = harness.run_benchmarks(
+        "demo", only=["train"], stages_package=PACKAGE, extra_paths=[tmp_path],
+        results_dir=tmp_path / "results", log=lambda line: None,
+    )
+    assert results["train"]["status"] == "ok"
+    assert results["train"]["peak_mb"] >= 200
