@@ -72,6 +72,7 @@ class GateResult:
     data_docs_index: Path | None
     validated_at: datetime
     row_counts: dict[str, int] = field(default_factory=dict)
+    expectations_dir: Path | None = None
 
     @property
     def failures(self) -> list[ExpectationOutcome]:
@@ -252,7 +253,8 @@ def run_gate(
         store.store_volumes(con, counts, run_id=run_id, as_of_date=params.as_of_date, measured_at=validated_at)
 
     result = GateResult(layer=layer, run_id=run_id, as_of_date=params.as_of_date, outcomes=outcomes,
-                        data_docs_index=data_docs_index, validated_at=validated_at, row_counts=counts)
+                        data_docs_index=data_docs_index, validated_at=validated_at, row_counts=counts,
+                        expectations_dir=expectations_dir)
     log.info("%s gate for %s: %d expectations, %d failed (%d critical); report %s", layer,
              params.as_of_date, len(outcomes), len(result.failures), len(result.critical_failures),
              data_docs_index)
