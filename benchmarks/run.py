@@ -445,8 +445,8 @@ def summary_text(record: dict[str, Any]) -> str:
     target = record.get("target_text", "")
     if status == "missing":
         return f"MISSING ({record.get('message')}); target {target}"
-    if status == "not_run":
-        return f"not run ({record.get('message')}); target {target}"
+    if status in {"not_run", "pending"}:
+        return f"{status.replace('_', ' ')} ({record.get('message')}); target {target}"
     measured = f"wall {_fixed(record.get('wall_s'), 1)} s, peak {_fixed(record.get('peak_mb'), 0)} MB"
     if status == "failed":
         first = (record.get("error") or "").splitlines()[0] if record.get("error") else ""
@@ -469,7 +469,7 @@ def render_markdown(results: dict[str, Any]) -> str:
     lines = [
         f"# Benchmark results: size `{meta['size']}`",
         "",
-        f"Run {meta['started_at']} to {meta['finished_at']} on {meta['cpu_count']} CPUs, "
+        f"Run {meta['started_at']} to {meta['finished_at'] or '(still running)'} on {meta['cpu_count']} CPUs, "
         f"{meta['mem_total_gb']} GB RAM, Python {meta['python']}, commit `{meta.get('git_commit') or 'unknown'}`. "
         f"Command: `{meta['command']}`.",
         "",
@@ -501,7 +501,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             error = (record.get("error") or "").strip().splitlines()
             excerpt = "\n".join("    " + line for line in error[-12:])
             notes.append(f"- `{key}` failed:\n\n{excerpt}\n")
-        elif record.get("status") in {"missing", "not_run"}:
+        elif record.get("status") in {"missing", "not_run", "pending"}:
             notes.append(f"- `{key}` {record['status'].replace('_', ' ')}: {record.get('message')}")
         for warning in record.get("warnings", []):
             notes.append(f"- `{key}`: {warning}")
@@ -632,15 +632,28 @@ def run_benchmarks(
         )
         results[key] = record
         log(f"{step}: {summary_text(record)}")
-    finished_at = datetime.now(UTC)
-    results["meta"]["finished_at"] = finished_at.isoformat(timespec="seconds")
+        if index < total:
+            # A long run that is interrupted still leaves every finished stage's figures.
+            _write_results(results_dir, results, started_at, size)
+    results["meta"]["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    _write_results(results_dir, results, started_at, size)
+    return results
 
+
+def _write_results(results_dir: Path, results: dict[str, Any], started_at: datetime, size: str) -> None:
+    snapshot = dict(results)
+    for key in STAGE_KEYS:
+        if key not in snapshot:
+            snapshot[key] = {
+                "status": "pending",
+                "message": "the run had not reached this stage when these results were written",
+                "target_text": TARGETS[key].text,
+            }
     results_dir.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(results, indent=2, sort_keys=False, default=str) + "\n"
+    text = json.dumps(snapshot, indent=2, sort_keys=False, default=str) + "\n"
     _write_atomically(results_dir / "latest.json", text)
     _write_atomically(results_dir / f"{started_at.date().isoformat()}-{size}.json", text)
-    _write_atomically(results_dir / "latest.md", render_markdown(results))
-    return results
+    _write_atomically(results_dir / "latest.md", render_markdown(snapshot))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -224,3 +224,25 @@ def test_peak_memory_includes_a_waited_for_descendant(tmp_path: Path) -> None:
     )
     assert results["train"]["status"] == "ok"
     assert results["train"]["peak_mb"] >= 200
+
+
+def test_results_are_written_after_each_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The second stage reads the results file while the run is still going.
+    results_dir = tmp_path / "results"
+    monkeypatch.setenv("FAKE_RESULTS_FILE", str(results_dir / "latest.json"))
+    reader = (
+        "import os\n"
+        "seen = json.load(open(os.environ['FAKE_RESULTS_FILE']))\n"
+        'write({"figure": 1.0, "unit": "s", "baseline": None, "baseline_unit": None, "ratio": None,'
+        ' "target": None, "target_met": None,'
+        ' "details": {"generate": seen["generate"]["status"], "ingest": seen["ingest"]["status"],'
+        ' "finished_at": seen["meta"]["finished_at"]}})\n'
+    )
+    _write_fake_package(tmp_path, {"generate": FAKE_STAGES["generate"], "ingest": reader})
+    results = harness.run_benchmarks(
+        "demo", stages_package=PACKAGE, extra_paths=[tmp_path], results_dir=results_dir, log=lambda line: None
+    )
+    assert results["ingest"]["details"] == {"generate": "ok", "ingest": "pending", "finished_at": None}
+    final = json.loads((results_dir / "latest.json").read_text())
+    assert final["meta"]["finished_at"] is not None
+    assert all(final[key]["status"] != "pending" for key in harness.STAGE_KEYS)
