@@ -36,7 +36,7 @@ class DbtInvoker:
         os.environ["CHURN_WAREHOUSE"] = str(warehouse)
         os.environ.setdefault("CHURN_DUCKDB_MEMORY_LIMIT", "2GB")
         argv = [
-            command,
+            *command.split(),
             "--project-dir", str(PROJECT_DIR),
             "--profiles-dir", str(PROJECT_DIR),
             "--target-path", str(self.target_path),
