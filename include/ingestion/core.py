@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -118,6 +119,7 @@ class LoadReport:
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     watermark_before: str | None = None
     watermark_after: str | None = None
+    step_seconds: dict[str, float] = field(default_factory=dict)
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
 
@@ -318,13 +320,16 @@ def load_relation(
     pre_quarantined_sql: str | None = None,
     use_watermark: bool = True,
     row_prefix: str = "",
+    source_names: list[str] | None = None,
+    trim_text: bool = True,
 ) -> LoadReport:
     """Validate ``relation_sql`` against the contract and load it into ``raw.<table>``.
 
     ``relation_sql`` yields the source's columns (``source_columns``: name -> DuckDB type, names
     as the contract spells them; contract columns absent from it load as NULL) plus ``_source``
     VARCHAR and ``_row`` (any type that sorts in source order; shown as ``row_prefix`` + ``_row`` in
-    the quarantine, e.g. "line 17"). ``pre_quarantined_sql`` optionally yields rows the reader
+    the quarantine, e.g. "line 17"). With ``source_names``, ``_source`` is instead a 1-based index
+    into that list (an integer per row is much cheaper than a file path per row). ``pre_quarantined_sql`` optionally yields rows the reader
     itself rejected (``_source, _row, reason, payload``), e.g. CSV lines with a bad encoding.
     Runs in one transaction with the load-log row; the caller owns the connection."""
     now = now or utcnow()
@@ -339,7 +344,8 @@ def load_relation(
             src_name, src_type = lower[c.name.lower()]
             ref = qi(src_name)
             if src_type.upper() == "VARCHAR":
-                raw_e = f"NULLIF(trim({ref}), '')"
+                # Text exports pad values; a typed file's strings are taken as they are (cheaper).
+                raw_e = f"NULLIF(trim({ref}), '')" if trim_text else f"NULLIF({ref}, '')"
             else:
                 raw_e = ref
             if src_type.upper() == c.type.upper().replace(" ", ""):
@@ -368,7 +374,7 @@ def load_relation(
     level1 = ", ".join(
         [f"{r} AS {qi('_raw_' + c.name)}" for r, c in zip(raw_exprs, cols, strict=True)]
         + [f"{t} AS {qi(c.name)}" for t, c in zip(typed_exprs, cols, strict=True)]
-        + ["CAST(_source AS VARCHAR) AS _source", "_row"]
+        + ["_source", "_row"]
     )
     checks = []
     for c in cols:
@@ -377,6 +383,18 @@ def load_relation(
     payload = "to_json(struct_pack(" + ", ".join(f"{qi(c.name)} := {qi('_raw_' + c.name)}" for c in cols) + "))"
     col_list = ", ".join(qi(c.name) for c in cols)
     row_label = f"{ql(row_prefix)} || CAST(b._row AS VARCHAR)"
+    if source_names:
+        names_list = "[" + ", ".join(ql(n) for n in source_names) + "]"
+        src_label = f"list_extract({names_list}, CAST(b._source AS INTEGER))"
+    else:
+        src_label = "b._source"
+
+    clock = [time.perf_counter()]
+
+    def step(name: str) -> None:
+        now_t = time.perf_counter()
+        report.step_seconds[name] = round(report.step_seconds.get(name, 0.0) + now_t - clock[0], 3)
+        clock[0] = now_t
 
     con.execute("BEGIN TRANSACTION")
     try:
@@ -388,6 +406,7 @@ def load_relation(
             FROM (SELECT *, {reason} AS _reason FROM (SELECT {level1} FROM ({relation_sql}) AS _src WHERE {where}) AS l1) AS l2"""
         )
         n_rows = _count(con, "SELECT count(*) FROM _batch")
+        step("read_cast_check")
         pk = [qi(k) for k in table.primary_key]
         pk_list = ", ".join(pk)
         # Duplicate keys within the batch: the first occurrence (by source, then row) is kept.
@@ -403,7 +422,7 @@ def load_relation(
                 f"""CREATE OR REPLACE TEMP TABLE _dups AS
                 SELECT b.rowid AS rid, row_number() OVER (PARTITION BY {', '.join('b.' + k for k in pk)}
                        ORDER BY b._source, {row_order}) AS rn,
-                       first_value(b._source || ' ' || {row_label}) OVER (PARTITION BY {', '.join('b.' + k for k in pk)}
+                       first_value({src_label} || ' ' || {row_label}) OVER (PARTITION BY {', '.join('b.' + k for k in pk)}
                        ORDER BY b._source, {row_order}) AS first_seen
                 FROM _batch b JOIN _dupkeys d ON {on} WHERE b._reason IS NULL"""
             )
@@ -414,6 +433,7 @@ def load_relation(
                 FROM _dups d WHERE _batch.rowid = d.rid AND d.rn > 1"""
             )
 
+        step("duplicate_keys")
         # Compare with what raw already holds: identical rows are skipped, changed rows replace.
         has_existing = con.execute(f"SELECT 1 FROM {target} LIMIT 1").fetchone() is not None
         skipped_loaded = updated = 0
@@ -439,10 +459,11 @@ def load_relation(
             con.execute(f"INSERT INTO {target} SELECT {col_list} FROM _batch WHERE _reason IS NULL")
         valid = _count(con, "SELECT count(*) FROM _batch WHERE _reason IS NULL")
         loaded = valid - skipped_loaded
+        step("compare_and_insert")
 
         # Quarantine; an identical row an earlier load already quarantined is a skipped duplicate.
         con.execute("DROP TABLE IF EXISTS _q")
-        q_parts = [f"SELECT _source, {row_label.replace('b._row', '_row')} AS _row, _reason AS reason, _payload AS payload FROM _batch WHERE _reason IS NOT NULL"]
+        q_parts = [f"SELECT {src_label.replace('b._source', '_source')} AS _source, {row_label.replace('b._row', '_row')} AS _row, _reason AS reason, _payload AS payload FROM _batch WHERE _reason IS NOT NULL"]
         n_pre = 0
         if pre_quarantined_sql:
             con.execute(f"CREATE OR REPLACE TEMP TABLE _preq AS {pre_quarantined_sql}")
@@ -465,6 +486,7 @@ def load_relation(
             f"""SELECT reason, count(*) FROM {RAW_SCHEMA}.quarantine WHERE load_id = ? AND table_name = ?
             GROUP BY 1 ORDER BY 2 DESC""", [report.load_id, table.name]).fetchall()
 
+        step("quarantine")
         report.rows_read = n_rows + n_pre
         report.rows_loaded = loaded
         report.rows_updated = updated
@@ -500,6 +522,7 @@ def load_relation(
         for t in ("_batch", "_dupkeys", "_dups", "_existing", "_q", "_preq"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
         con.execute("COMMIT")
+        step("commit")
     except Exception:
         con.execute("ROLLBACK")
         raise

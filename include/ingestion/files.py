@@ -97,12 +97,16 @@ def _parquet_relation(con: duckdb.DuckDBPyConnection, table: Table, files: list[
     for file_name, names in per_file:
         merge_drift(report.drift, table, file_name, names)
     check_required(table, report.drift)
-    scan = (f"read_parquet({file_list}, union_by_name = true, filename = true, file_row_number = true, "
-            f"hive_partitioning = false)")
-    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
-    types.pop("filename", None)
-    types.pop("file_row_number", None)
-    relation = f"SELECT * EXCLUDE (filename, file_row_number), filename AS _source, file_row_number + 1 AS _row FROM {scan}"
+    # One scan per file, tagged with the file's index: an integer per row instead of a path.
+    scans = [f"read_parquet({ql(str(f))}, file_row_number = true, hive_partitioning = false)" for f in files]
+    types: dict[str, str] = {}
+    for name, dtype, *_ in con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({file_list}, union_by_name = true, hive_partitioning = false)").fetchall():
+        types[name] = dtype
+    relation = " UNION ALL BY NAME ".join(
+        f"(SELECT * EXCLUDE (file_row_number), {i} AS _source, file_row_number + 1 AS _row FROM {scan})"
+        for i, scan in enumerate(scans, start=1)
+    )
     return relation, types
 
 
@@ -207,21 +211,23 @@ def ingest_files(
                     rel_p, types_p = _parquet_relation(con, table, parquet, report)
                     rel_c, types_c, pre_q = _csv_relation(con, table, csv, report, csv_encoding, temp_tables)
                     types = dict.fromkeys([*types_p, *types_c], "VARCHAR")
+                    names_p = "[" + ", ".join(ql(str(f)) for f in parquet) + "]"
                     as_text = ", ".join(f"CAST({qi(k)} AS VARCHAR) AS {qi(k)}" for k in types_p)
                     relation = (
-                        f"(SELECT * REPLACE ({as_text}, 'row ' || CAST(_row AS VARCHAR) AS _row) FROM ({rel_p})) "
+                        f"(SELECT * REPLACE ({as_text}, list_extract({names_p}, _source) AS _source, "
+                        f"'row ' || CAST(_row AS VARCHAR) AS _row) FROM ({rel_p})) "
                         f"UNION ALL BY NAME (SELECT * REPLACE ('line ' || CAST(_row AS VARCHAR) AS _row) FROM ({rel_c}))"
                     )
-                    prefix = ""
+                    prefix, names, trim = "", None, True
                 elif parquet:
                     relation, types = _parquet_relation(con, table, parquet, report)
-                    prefix = "row "
+                    prefix, names, trim = "row ", [str(f) for f in parquet], False
                 else:
                     relation, types, pre_q = _csv_relation(con, table, csv, report, csv_encoding, temp_tables)
-                    prefix = "line "
+                    prefix, names, trim = "line ", None, True
                 load_relation(
                     con, table, relation, source_columns=types, report=report, watermark_source=source_key,
-                    now=now, pre_quarantined_sql=pre_q, row_prefix=prefix,
+                    now=now, pre_quarantined_sql=pre_q, row_prefix=prefix, source_names=names, trim_text=trim,
                 )
             except IngestionError as exc:
                 record_failure(con, report, exc)
