@@ -119,6 +119,7 @@ class LoadReport:
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     watermark_before: str | None = None
     watermark_after: str | None = None
+    orphans: dict[str, int] = field(default_factory=dict)  # "customer_id -> customers.customer_id": rows
     step_seconds: dict[str, float] = field(default_factory=dict)
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
@@ -487,6 +488,17 @@ def load_relation(
             GROUP BY 1 ORDER BY 2 DESC""", [report.load_id, table.name]).fetchall()
 
         step("quarantine")
+        # Orphans (a key with no parent row) are loaded and reported, not quarantined: the parent
+        # may simply arrive later. The raw quality gate decides whether they block the run.
+        for fk_col, ref in table.foreign_keys.items():
+            parent, parent_col = ref.split(".")
+            if parent == table.name or con.execute(f"SELECT 1 FROM {raw_table(parent)} LIMIT 1").fetchone() is None:
+                continue
+            n_orphans = _count(con, f"""SELECT count(*) FROM _batch b WHERE b._reason IS NULL AND b.{qi(fk_col)} IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM {raw_table(parent)} p WHERE p.{qi(parent_col)} = b.{qi(fk_col)})""")
+            if n_orphans:
+                report.orphans[f"{fk_col} -> {ref}"] = n_orphans
+        step("orphans")
         report.rows_read = n_rows + n_pre
         report.rows_loaded = loaded
         report.rows_updated = updated
@@ -513,6 +525,8 @@ def load_relation(
         msgs = report.drift.messages()
         if report.rows_skipped_duplicate:
             msgs.append(f"{report.rows_skipped_duplicate} rows already loaded or quarantined by an earlier load (skipped)")
+        for fk, n in report.orphans.items():
+            msgs.append(f"{n} rows with an orphan key {fk} (loaded; reported for the raw quality gate)")
         if report.rows_quarantined:
             top = ", ".join(f"{n}x [{r}]" for r, n in list(report.quarantine_reasons.items())[:5])
             msgs.append(f"{report.rows_quarantined} rows quarantined ({top})")

@@ -221,3 +221,32 @@ def test_schema_drift_extra_renamed_and_missing_required(handmade_source, wareho
     assert scalar(w2, "SELECT count(*) FROM raw.transactions") == 0
     assert scalar(w2, "SELECT status FROM raw.load_log WHERE table_name = 'transactions'") == "failed"
     assert "txn_ts" in scalar(w2, "SELECT message FROM raw.load_log WHERE table_name = 'transactions'")
+
+
+def test_orphan_keys_are_loaded_and_reported(handmade_source, warehouse):
+    f = handmade_source / "churn_events.parquet"
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * FROM read_parquet('{f}') UNION ALL SELECT 'C99999', DATE '2024-03-01', 'assets_drained') "
+                f"TO '{f}.t' (FORMAT parquet)")
+    Path(f"{f}.t").replace(f)
+    reports = _by_table(ingest_files(handmade_source, warehouse, tables=["customers", "churn_events"]))
+    assert reports["churn_events"].orphans == {"customer_id -> customers.customer_id": 1}
+    assert "1 rows with an orphan key customer_id -> customers.customer_id" in reports["churn_events"].message
+    assert scalar(warehouse, "SELECT count(*) FROM raw.churn_events WHERE customer_id = 'C99999'") == 1
+
+
+def test_a_table_folder_may_mix_csv_and_parquet(handmade_source, warehouse):
+    folder = handmade_source / "transactions" / "month=2024-03"
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * FROM read_parquet('{folder}/part-0.parquet', hive_partitioning = false)) "
+                f"TO '{folder}/part-0.csv' (FORMAT csv, HEADER true)")
+    (folder / "part-0.parquet").unlink()
+    with open(folder / "part-0.csv", "a", encoding="utf-8") as fh:
+        fh.write("T202403-999999,C00001,C00001-CA,2024-03-05 10:00:00,12.5,in,salary,,teleport\n")
+    report = ingest_files(handmade_source, warehouse, tables=["transactions"])[0]
+    expected = source_count(handmade_source / "transactions")
+    assert report.rows_read == expected and report.rows_quarantined == 1
+    row = query(warehouse, "SELECT source, source_row, reason FROM raw.quarantine")[0]
+    # The appended record is the CSV's last: its line is the record count plus the header.
+    assert row == (str(folder / "part-0.csv"), f"line {source_count(folder / 'part-0.csv') + 1}", "channel: not in accepted values")
+    assert_identity(warehouse)
