@@ -1,0 +1,53 @@
+-- Family basic_information (plan 2.2(1)): who the customer is at as_of_date.
+-- customers is the bank's current view (no history): gender, occupation, city tier and segment
+-- are taken as they are now; age and tenures are computed at as_of_date.
+with population as (
+    select
+        population.customer_id,
+        population.as_of_date,
+        customers.birth_date,
+        customers.gender,
+        customers.occupation,
+        customers.education,
+        customers.city_tier,
+        customers.segment,
+        customers.onboarding_date
+    from {{ ref('int_customer_dates') }} as population
+    inner join {{ ref('stg_customers') }} as customers
+        on population.customer_id = customers.customer_id
+),
+
+rm as (
+    select
+        population.customer_id,
+        population.as_of_date,
+        max(rm.assigned_date) as last_assigned_date,
+        count(
+            case when rm.assigned_date > {{ churn_warning.add_days('population.as_of_date', -365) }} then 1 end
+        ) as rm_changes_365d
+    from population
+    inner join {{ ref('stg_rm_assignments') }} as rm
+        on
+            population.customer_id = rm.customer_id
+            and population.as_of_date >= rm.assigned_date
+    group by population.customer_id, population.as_of_date
+)
+
+select
+    population.customer_id,
+    population.as_of_date,
+    floor({{ churn_warning.days_between('population.birth_date', 'population.as_of_date') }} / 365.25)
+        as age_years,
+    population.gender,
+    population.occupation,
+    population.education,
+    population.city_tier,
+    population.segment as bank_segment,
+    {{ churn_warning.days_between('population.onboarding_date', 'population.as_of_date') }} as tenure_days,
+    {{ churn_warning.days_between('rm.last_assigned_date', 'population.as_of_date') }} as rm_tenure_days,
+    rm.rm_changes_365d
+from population
+left join rm
+    on
+        population.customer_id = rm.customer_id
+        and population.as_of_date = rm.as_of_date

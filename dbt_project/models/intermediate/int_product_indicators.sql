@@ -1,0 +1,52 @@
+-- Products held at as_of_date (open_date <= as_of_date and not closed on or before it), recent
+-- closures and openings, and time deposits / wealth-management products maturing in the next 30
+-- days (maturity_date is contractual, known when the product is opened). Families
+-- basic_information (holdings) and transaction_behaviour (closures, maturities).
+select
+    population.customer_id,
+    population.as_of_date,
+    count(
+        case
+            when products.close_date is null or products.close_date > population.as_of_date
+                then products.product_id
+        end
+    ) as products_held,
+    count(distinct case
+        when products.close_date is null or products.close_date > population.as_of_date
+            then products.product_type
+    end) as product_types_held,
+    max(case
+        when
+            products.product_type = 'payroll_service'
+            and (products.close_date is null or products.close_date > population.as_of_date)
+            then 1
+        else 0
+    end) as has_payroll_service,
+    count(case
+        when products.close_date > {{ churn_warning.add_days('population.as_of_date', -90) }}
+            and products.close_date <= population.as_of_date
+            then 1
+    end) as products_closed_90d,
+    count(case
+        when products.close_date > {{ churn_warning.add_days('population.as_of_date', -365) }}
+            and products.close_date <= population.as_of_date
+            then 1
+    end) as products_closed_365d,
+    count(case
+        when products.open_date > {{ churn_warning.add_days('population.as_of_date', -90) }}
+            then 1
+    end) as products_opened_90d,
+    count(case
+        when
+            products.product_type in ('time_deposit', 'wealth_management')
+            and (products.close_date is null or products.close_date > population.as_of_date)
+            and products.maturity_date > population.as_of_date
+            and products.maturity_date <= {{ churn_warning.add_days('population.as_of_date', 30) }}
+            then 1
+    end) as products_maturing_next_30d
+from {{ ref('int_customer_dates') }} as population
+inner join {{ ref('stg_products') }} as products
+    on
+        population.customer_id = products.customer_id
+        and population.as_of_date >= products.open_date
+group by population.customer_id, population.as_of_date

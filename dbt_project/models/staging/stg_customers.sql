@@ -1,0 +1,14 @@
+-- PII (name, phone, email) stays in raw: no indicator needs it and the marts are read by BI.
+select
+    cast(customer_id as varchar) as customer_id,
+    cast(gender as varchar) as gender,
+    cast(birth_date as date) as birth_date,
+    cast(occupation as varchar) as occupation,
+    cast(education as varchar) as education,
+    cast(city as varchar) as city,
+    cast(city_tier as integer) as city_tier,
+    cast(onboarding_date as date) as onboarding_date,
+    cast(segment as varchar) as segment,
+    cast(relationship_manager_id as varchar) as relationship_manager_id,
+    cast(branch_id as varchar) as branch_id
+from {{ source('raw', 'customers') }}
