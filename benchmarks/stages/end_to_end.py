@@ -193,9 +193,11 @@ def first_task_error(log_text: str) -> str | None:
         for following in lines[index + 1 :]:
             if TIMESTAMPED.match(following):
                 break
-            if following.strip():
+            # The exception line is the traceback's last unindented line; a multi-line message
+            # continues indented below it.
+            if following.strip() and not following[0].isspace() and not following.startswith("Traceback"):
                 message = following.strip()
-        return message
+        return message[:400] if message else None
     return None
 
 

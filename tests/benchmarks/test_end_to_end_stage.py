@@ -79,3 +79,16 @@ ValueError: a later failure
 """
     assert stage.first_task_error(log) == "AttributeError: module 'include.quality' has no attribute 'notify_owners'"
     assert stage.first_task_error("2026-11-28T14:47:40Z [info] all good\n") is None
+    multi_line = """2026-11-28T14:57:00.39Z [error    ] Task failed with exception     [task]
+Traceback (most recent call last):
+  File "/venv/cosmos/dbt/runner.py", line 156, in handle_exception_if_needed
+    raise CosmosDbtRunError(f"dbt invocation completed with errors: {error_message}")
+cosmos.exceptions.CosmosDbtRunError: dbt invocation completed with errors: Runtime Error in test
+  Catalog Error: Table with name stg_products does not exist!
+  LINE 17:     from "warehouse"."staging"."stg_products"
+                    ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+2026-11-28T14:57:00.40Z [info     ] ::group::Post Execute          [task]
+"""
+    assert stage.first_task_error(multi_line) == (
+        "cosmos.exceptions.CosmosDbtRunError: dbt invocation completed with errors: Runtime Error in test"
+    )
