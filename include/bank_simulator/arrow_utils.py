@@ -15,8 +15,6 @@ from include.contract import Table
 
 DECIMAL_18_2 = pa.decimal128(18, 2)
 
-_POW10 = 10 ** np.arange(18, dtype=np.int64)[::-1]
-
 
 def arrow_type(contract_type: str) -> pa.DataType:
     """Arrow type that the simulator writes for a contract (DuckDB) type."""
@@ -45,17 +43,29 @@ def schema_for(table: Table) -> pa.Schema:
     return pa.schema([pa.field(c.name, arrow_type(c.type)) for c in table.columns])
 
 
-def fixed_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
-    """Strings ``prefix + zero-padded number`` (e.g. C0000042) without a Python loop."""
+# "0000" ... "9999" as little-endian uint32 words: ids are assembled four digits at a time.
+_QUAD = np.frombuffer("".join(f"{i:04d}" for i in range(10_000)).encode("ascii"), dtype=np.uint32)
+
+
+def digit_matrix(numbers: np.ndarray, width: int) -> np.ndarray:
+    """(n, width) uint8 ASCII digits of zero-padded numbers (numbers must fit in width digits)."""
     numbers = np.asarray(numbers, dtype=np.int64)
-    n = numbers.shape[0]
-    p = prefix.encode("ascii")
-    w = len(p) + width
-    mat = np.empty((n, w), dtype=np.uint8)
-    if p:
-        mat[:, : len(p)] = np.frombuffer(p, dtype=np.uint8)
-    pw = _POW10[-width:]
-    mat[:, len(p) :] = ((numbers[:, None] // pw[None, :]) % 10 + 48).astype(np.uint8)
+    n_quads = (width + 3) // 4
+    words = np.empty((numbers.shape[0], n_quads), dtype=np.uint32)
+    rest = numbers
+    for j in range(n_quads - 1, -1, -1):
+        if j == 0:
+            words[:, 0] = _QUAD[rest % 10_000]
+        else:
+            rest, low = np.divmod(rest, 10_000)
+            words[:, j] = _QUAD[low]
+    return words.view(np.uint8)[:, 4 * n_quads - width:]
+
+
+def strings_from_matrix(mat: np.ndarray) -> pa.Array:
+    """Arrow strings from a (n, w) uint8 matrix of ASCII bytes, one fixed-width string per row."""
+    mat = np.ascontiguousarray(mat)
+    n, w = mat.shape
     offsets = np.arange(0, (n + 1) * w, w, dtype=np.int64)
     if offsets[-1] < 2**31 - 1:
         return pa.Array.from_buffers(
@@ -64,11 +74,88 @@ def fixed_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     return pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(mat)])
 
 
+_HEAD_TABLES: dict[str, np.ndarray] = {}
+
+
+def _head_table(prefix: str) -> np.ndarray:
+    """prefix + (4 - len(prefix)) digits, for every value of those digits, as uint32 words."""
+    table = _HEAD_TABLES.get(prefix)
+    if table is None:
+        k = 4 - len(prefix)
+        table = np.frombuffer("".join(f"{prefix}{i:0{k}d}" for i in range(10**k)).encode("ascii"),
+                              dtype=np.uint32)
+        _HEAD_TABLES[prefix] = table
+    return table
+
+
+def id_words(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    """(n, words) uint32 of ``prefix + zero-padded number`` when the id length is a multiple of 4.
+
+    Whole 4-byte words are gathered from lookup tables, so no byte-wise copies happen; this is
+    what keeps 100 M transaction ids cheap.
+    """
+    total = len(prefix) + width
+    if total % 4 or not 1 <= len(prefix) <= 3:
+        raise ValueError("id_words needs a 1-3 character prefix and a total length that is a multiple of 4")
+    numbers = np.asarray(numbers, dtype=np.int64)
+    n_words = total // 4
+    words = np.empty((numbers.shape[0], n_words), dtype=np.uint32)
+    rest = numbers
+    for j in range(n_words - 1, 0, -1):
+        rest, low = np.divmod(rest, 10_000)
+        words[:, j] = _QUAD[low]
+    words[:, 0] = _head_table(prefix)[rest]
+    return words
+
+
+def id_matrix(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    if (len(prefix) + width) % 4 == 0 and 1 <= len(prefix) <= 3:
+        return id_words(prefix, numbers, width).view(np.uint8)
+    p = prefix.encode("ascii")
+    numbers = np.asarray(numbers, dtype=np.int64)
+    mat = np.empty((numbers.shape[0], len(p) + width), dtype=np.uint8)
+    if p:
+        mat[:, : len(p)] = np.frombuffer(p, dtype=np.uint8)
+    mat[:, len(p):] = digit_matrix(numbers, width)
+    return mat
+
+
+def fixed_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    """Strings ``prefix + zero-padded number`` (e.g. C0000042) without a Python loop."""
+    return strings_from_matrix(id_matrix(prefix, numbers, width))
+
+
 def take_strings(values: list[str] | np.ndarray, index: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
-    """Strings picked from a small vocabulary by integer index (NULL where mask is True)."""
+    """Strings picked from a small vocabulary by integer index (NULL where mask is True).
+
+    Returned dictionary-encoded: Parquet then writes the dictionary pages without hashing every
+    value, and readers see plain strings (the Arrow schema is not stored, see generator.write_file).
+    """
     vocab = pa.array(list(values), pa.string())
     idx = pa.array(np.asarray(index, dtype=np.int32), mask=mask)
-    return vocab.take(idx)
+    return pa.DictionaryArray.from_arrays(idx, vocab)
+
+
+def gather_ids(words: np.ndarray, index: np.ndarray, tail: np.ndarray | None = None) -> pa.Array:
+    """Strings for rows ``index`` of a precomputed (n, k) uint32 id-word table (+ optional tail words)."""
+    if words.shape[1] == 2:
+        # 8-byte ids: one uint64 gather per row instead of a 2-D fancy index
+        flat = np.ascontiguousarray(words).view(np.uint64).ravel()
+        if tail is None:
+            return strings_from_matrix(flat[index].view(np.uint8).reshape(len(index), 8))
+        out = np.empty((len(index), 3), dtype=np.uint32)
+        out[:, :2] = flat[index].view(np.uint32).reshape(len(index), 2)
+        out[:, 2] = tail
+        return strings_from_matrix(out.view(np.uint8))
+    head = words[index]
+    if tail is not None:
+        head = np.concatenate([head, tail.reshape(len(index), -1)], axis=1)
+    return strings_from_matrix(head.view(np.uint8))
+
+
+def quad_words(values: np.ndarray) -> np.ndarray:
+    """Four zero-padded digits (0..9999) as uint32 words."""
+    return _QUAD[np.asarray(values, dtype=np.int64)]
 
 
 def decimal_from_cents(cents: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
@@ -112,10 +199,17 @@ def build_table(table: Table, columns: dict[str, pa.Array]) -> pa.Table:
     missing = [f.name for f in schema if f.name not in columns]
     if missing:
         raise ValueError(f"simulator built table {table.name!r} without contract columns {missing}")
-    arrays = []
+    arrays, fields = [], []
     for f in schema:
         a = columns[f.name]
-        if a.type != f.type:
-            a = a.cast(f.type)
+        if isinstance(a, pa.ChunkedArray):
+            a = a.combine_chunks()
+        if pa.types.is_dictionary(a.type) and a.type.value_type == f.type:
+            # kept dictionary-encoded in memory; it is the same contract type on disk
+            fields.append(pa.field(f.name, a.type))
+        else:
+            if a.type != f.type:
+                a = a.cast(f.type)
+            fields.append(f)
         arrays.append(a)
-    return pa.Table.from_arrays(arrays, schema=schema)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))

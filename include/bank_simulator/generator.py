@@ -69,16 +69,29 @@ class _Sink:
 def write_file(data: pa.Table, path: Path, fmt: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
-        dict_cols = [c for c in data.column_names if c in _DICT_COLUMNS]
+        dict_cols = [c for c in data.column_names
+                     if c in _DICT_COLUMNS or pa.types.is_dictionary(data.schema.field(c).type)]
+        # Statistics only on the time and amount columns (what readers prune on); ids and labels
+        # would cost more to summarise than they save. The Arrow schema is not stored, so every
+        # reader sees the plain contract types (no dictionary or categorical surprises).
+        stats = [c for c in data.column_names
+                 if pa.types.is_temporal(data.schema.field(c).type) or c in ("amount", "month_end")]
         pq.write_table(data, path, compression="snappy", use_dictionary=dict_cols or False,
+                       write_statistics=stats or False, store_decimal_as_integer=True, store_schema=False,
                        row_group_size=1 << 20)
     elif fmt == "csv":
+        data = _undictionary(data)
         if any(pa.types.is_binary(f.type) for f in data.schema):
             _write_csv_with_binary(data, path)
         else:
             pacsv.write_csv(data, path)
     else:
         raise ValueError(f"unknown format {fmt!r}; use parquet or csv")
+
+
+def _undictionary(data: pa.Table) -> pa.Table:
+    cols = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in data.columns]
+    return pa.table(cols, names=data.column_names)
 
 
 def _write_csv_with_binary(data: pa.Table, path: Path) -> None:

@@ -23,15 +23,15 @@ class ProcessParams:
     """Coefficients of the latent process. Every one is named in docs/simulator.md."""
 
     # Churn hazard: log h = alpha + loyalty + beta * d + season + maturity term; h <= hazard_cap.
-    alpha: float = -5.55
-    beta: float = 1.05
-    loyalty_sd: float = 0.85
-    hazard_cap: float = 0.6
+    alpha: float = -6.0
+    beta: float = 1.2
+    loyalty_sd: float = 1.7
+    hazard_cap: float = 0.9
     hazard_season_amplitude: float = 0.15
     # Disengagement d: d_t = rho * d_{t-1} + shocks_t + noise_sd * N(0,1).
-    rho: float = 0.78
+    rho: float = 0.85
     noise_sd: float = 0.32
-    d_init_mean: float = 0.15
+    d_init_mean: float = 0.0
     d_init_sd: float = 0.55
     # Complaints: monthly probability complaint_base + complaint_slope * service_sensitivity.
     complaint_base: float = 0.012
@@ -58,7 +58,7 @@ class ProcessParams:
     job_change_prob: float = 0.005
     job_change_shock: float = 1.0
     payroll_loss_prob: float = 0.6
-    relocation_prob: float = 0.0015
+    relocation_prob: float = 0.001
     relocation_churn_prob: float = 0.5
     # How disengagement shows in observable behaviour.
     txn_engagement_k: float = 0.45
@@ -66,6 +66,7 @@ class ProcessParams:
     asset_drain_k: float = 0.35
     transfer_out_base: float = 0.02
     transfer_out_slope: float = 0.09
+    wallet_share_k: float = 0.2
     dip_prob: float = 0.06
     dip_factor: float = 0.3
     # Retention feedback: treated customers' hazard is multiplied by treatment_effect for

@@ -90,6 +90,7 @@ class Population:
     pref_bank: np.ndarray
     has_rm: np.ndarray
     competition: np.ndarray  # per city
+    loyalty_z: np.ndarray
 
 
 def build_population(n: int, rng: np.random.Generator, start_day: int, n_months: int,
@@ -154,14 +155,17 @@ def build_population(n: int, rng: np.random.Generator, start_day: int, n_months:
     loan_term = rng.choice(np.array([60, 120, 240, 360]), size=n)
     loan_paid_frac = rng.uniform(0.0, 0.8, n)
 
-    base_txn = np.exp(np.log(4.4) + 0.55 * rng.standard_normal(n) + 0.6 * (digital - 0.5)
+    base_txn = np.exp(np.log(5.0) + 0.55 * rng.standard_normal(n) + 0.6 * (digital - 0.5)
                       + 0.06 * (lv - 9.7))
     pref_bank = rng.integers(0, len(OTHER_BANKS), n)
     has_rm = (segment >= 1) | (rng.random(n) < 0.2)
 
     # Persistent hazard offset: short tenure, youth and fierce local competition raise it;
     # payroll and a private-banking relationship anchor the customer.
-    loyalty = (p.loyalty_sd * rng.standard_normal(n) - 0.035 * np.minimum(tenure, 15) + 0.25 * (age < 30)
+    loyalty_z = rng.standard_normal(n)
+    # Low loyalty also shows in behaviour (a smaller share of wallet), so it is partly observable.
+    base_txn = base_txn * np.exp(-p.wallet_share_k * loyalty_z)
+    loyalty = (p.loyalty_sd * loyalty_z - 0.035 * np.minimum(tenure, 15) + 0.25 * (age < 30)
                - 0.2 * (segment == 2) - 0.25 * holds[:, PAYROLL] + 0.4 * competition[city]
                - 0.15 * holds[:, LOAN])
 
@@ -172,5 +176,5 @@ def build_population(n: int, rng: np.random.Generator, start_day: int, n_months:
         digital=digital, mobile_pref=mobile_pref, loyalty=loyalty, holds=holds, shares=shares,
         td_term=td_term, wm_term=wm_term, salary=salary, payday=payday, loan_principal=loan_principal,
         loan_term=loan_term, loan_paid_frac=loan_paid_frac, base_txn=base_txn, pref_bank=pref_bank,
-        has_rm=has_rm, competition=competition,
+        has_rm=has_rm, competition=competition, loyalty_z=loyalty_z,
     )

@@ -82,6 +82,12 @@ CH_BRANCH, CH_ATM, CH_MOBILE, CH_ONLINE, CH_POS = range(5)
 HOUR_W = np.array([0.3, 0.2, 0.1, 0.1, 0.1, 0.2, 0.6, 1.5, 3.0, 4.5, 5.0, 5.5, 6.5, 5.5, 4.5, 4.5,
                    4.5, 5.0, 6.0, 6.8, 6.5, 5.0, 3.0, 1.2])
 HOUR_CUM = np.cumsum(HOUR_W) / HOUR_W.sum()
+# Lookup tables indexed by 12 random bits: a table gather is much cheaper than a searchsorted.
+_GRID12 = (np.arange(4096) + 0.5) / 4096
+HOUR_LUT = np.minimum(np.searchsorted(HOUR_CUM, _GRID12, side="right"), 23).astype(np.int32)
+REGULAR_LUT = REGULAR_TYPES[np.minimum(np.searchsorted(REGULAR_CUM, _GRID12, side="right"),
+                                       len(REGULAR_TYPES) - 1)].astype(np.int8)
+AMOUNT_MU32 = AMOUNT_MU.astype(np.float32)
 
 
 def month_calendar(n_months: int) -> tuple[np.ndarray, np.ndarray]:
@@ -231,6 +237,9 @@ class BankSimulation:
         self.spread = self.spread_mu + rng.normal(0, p.spread_sd / np.sqrt(1 - p.spread_phi**2), ncity)
         self.ncity = ncity
         self.ids = {"txn": 0, "interaction": 0}
+        # Customer and product id prefixes, built once and gathered per row.
+        self.cid_words = au.id_words("C", np.arange(1, n + 1), 7)
+        self.pid_words = au.id_words("P", np.arange(1, n + 1), 7)
 
     # ------------------------------------------------------------------ helpers
     def _hazard_season(self, t: np.ndarray | int) -> np.ndarray:
@@ -386,9 +395,14 @@ class BankSimulation:
         p, pop = self.p, self.pop
         weights = horizon_weights(int(self.me[t]), self.ms, self.me, t, self.horizon_days)
         k_max = len(weights)
-        mats = np.stack([self.maturity_count(t + k)[idx] for k in range(1, k_max + 1)], axis=1)
-        treat = np.ones((len(idx), k_max))
+        td = self.mat_month[idx, TD]
+        wm = self.mat_month[idx, WM]
+        mats = np.zeros((len(idx), k_max), dtype=np.float64)
+        for k in range(1, k_max + 1):
+            mats[:, k - 1] = (td == t + k).astype(np.float64) + (wm == t + k)
+        treat = None
         if self.treatment is not None:
+            treat = np.ones((len(idx), k_max))
             for k in range(1, k_max + 1):
                 if t + k < self.treatment.shape[1]:
                     treat[:, k - 1] = self.treatment[idx, t + k]
@@ -400,10 +414,10 @@ class BankSimulation:
             loyalty=pop.loyalty[idx],
             rate_sens=pop.rate_sens[idx],
             service_sens=pop.service_sens[idx],
-            has_rm=self.rm[idx] > 0,
-            rm_shock=p.rm_turnover_shock * np.array([0.5, 1.0, 1.3])[pop.segment[idx]],
-            spread_now=self.spread[pop.city[idx]],
-            spread_mu=self.spread_mu[pop.city[idx]],
+            rm_code=np.where(self.rm[idx] > 0, pop.segment[idx], 3),
+            city=pop.city[idx],
+            spread_now=self.spread,
+            spread_mu=self.spread_mu,
             maturity=mats,
             season=season,
             treatment=treat,
@@ -457,121 +471,135 @@ class BankSimulation:
 
     # ------------------------------------------------------------------ transactions
     def _transactions(self, t, ms, me, nd, cal, act, a_day, b_day, dpos, dip, churn) -> pa.Table:
+        """One month of transactions, everything per row done with 16-bit fields of raw random words."""
         p, pop = self.p, self.pop
         rt = _rng(self.seed, S_TXN, t)
         idx = np.flatnonzero(act)
-        span = (b_day[idx] - a_day[idx] + 1)
-        eng = np.exp(-p.txn_engagement_k * dpos[idx]) * dip[idx]
-        lam = pop.base_txn[idx] * TXN_SEASON[cal] * eng * span / nd
+        # --- per-customer quantities (small arrays), gathered once per row through `rep`
+        a_c = (a_day[idx] - ms).astype(np.int32)
+        span_c = (b_day[idx] - a_day[idx] + 1).astype(np.int32)
+        dpos_c = dpos[idx]
+        eng = np.exp(-p.txn_engagement_k * dpos_c) * dip[idx]
+        lam = pop.base_txn[idx] * TXN_SEASON[cal] * eng * span_c / nd
         cnt = rt.poisson(lam)
-        rep = np.repeat(np.arange(len(idx)), cnt)
-        cust = idx[rep]
-        r = len(cust)
+        rep = np.repeat(np.arange(len(idx), dtype=np.int32), cnt)
+        r = len(rep)
+        holds_c = self.holds[idx]
+        invest_c = holds_c[:, WM] | holds_c[:, FUND]
+        card_c = holds_c[:, CARD]
+        ob_thr_c = (np.minimum(0.5, p.transfer_out_base * (1 + 0.5 * np.maximum(pop.loyalty_z[idx], 0))
+                               + p.transfer_out_slope * dpos_c) * 65536).astype(np.int32)
+        dig_c = pop.digital[idx]
+        mob_thr_c = (0.7 * dig_c * 65536).astype(np.int32)
+        onl_thr_c = (0.92 * dig_c * 65536).astype(np.int32)
+        pos_thr_c = np.where(card_c, int(0.5 * 65536), int(0.2 * 65536)).astype(np.int32)
+        logv_c = (0.3 * (pop.log_value[idx] - 9.7)).astype(np.float32)
+        boost_c = np.log1p(1.5 * dpos_c).astype(np.float32)
+        pd0_c = np.where(pop.payday[idx] == 0, nd - 1, pop.payday[idx] - 1).astype(np.int32)
+
         raw1 = rt.bit_generator.random_raw(r)
         raw2 = rt.bit_generator.random_raw(r)
         z = rt.standard_normal(r, dtype=np.float32)
 
-        u_type = (raw1 & 0xFFFFFF).astype(np.float32) / np.float32(1 << 24)
-        p_ob = np.minimum(0.5, p.transfer_out_base + p.transfer_out_slope * dpos[cust]).astype(np.float32)
-        is_ob = u_type < p_ob
-        u2 = (u_type - p_ob) / (1 - p_ob)
-        ttype = REGULAR_TYPES[np.minimum(np.searchsorted(REGULAR_CUM, u2, side="right"), len(REGULAR_TYPES) - 1)]
-        ttype = np.where(is_ob, T_OUT_OTHER, ttype)
-        invest = self.holds[cust, WM] | self.holds[cust, FUND]
-        ttype = np.where(((ttype == T_INV_PURCHASE) | (ttype == T_INV_REDEMPTION)) & ~invest, T_PAYMENT, ttype)
+        def bits(raw, shift, width):
+            return ((raw >> np.uint64(shift)) & np.uint64((1 << width) - 1)).astype(np.int32)
 
-        # Day of month: payday rush, month-end bump, otherwise uniform over the active days.
-        a = a_day[cust] - ms
-        sp = span[rep]
-        u_mix = ((raw1 >> 24) & 0xFFFF).astype(np.float32) / np.float32(65536)
-        u_d = ((raw1 >> 40) & 0xFFFFFF).astype(np.int64)
-        payday = pop.payday[cust]
-        pd0 = np.where(payday == 0, nd - 1, payday - 1)
-        day = a + u_d % sp
-        day = np.where(u_mix < 0.18, pd0 + (u_d % 4), day)
-        day = np.where((u_mix >= 0.18) & (u_mix < 0.27), nd - 1 - (u_d % 3), day)
-        outside = (day < a) | (day >= a + sp)
-        day = np.where(outside, a + u_d % sp, day)
-        hour = np.searchsorted(HOUR_CUM, (raw2 & 0xFFFF).astype(np.float32) / np.float32(65536), side="right")
-        secs = ((raw2 >> 16) & 0xFFFFFF).astype(np.int64) % 3600
-        ts = (ms + day) * US_PER_DAY + (np.minimum(hour, 23) * 3600 + secs) * 1_000_000
+        # --- type: transfers out to other banks grow with disengagement
+        is_ob = bits(raw1, 0, 16) < ob_thr_c[rep]
+        ttype = REGULAR_LUT[bits(raw1, 16, 12)]
+        ttype[is_ob] = T_OUT_OTHER
+        inv_row = (ttype == T_INV_PURCHASE) | (ttype == T_INV_REDEMPTION)
+        ttype[inv_row & ~invest_c[rep]] = T_PAYMENT
+        # --- day: uniform over the active days, with a payday rush and a month-end bump
+        a = a_c[rep]
+        sp = span_c[rep]
+        u20 = bits(raw1, 28, 20)
+        day = a + ((u20 * sp) >> 20)
+        mix = bits(raw1, 48, 16)
+        rush = pd0_c[rep] + (u20 & 3)
+        use = (mix < int(0.18 * 65536)) & (rush >= a) & (rush < a + sp)
+        day[use] = rush[use]
+        eom = nd - 1 - (u20 & 1) - (u20 & 2) // 2
+        use = (mix >= int(0.18 * 65536)) & (mix < int(0.27 * 65536)) & (eom >= a) & (eom < a + sp)
+        day[use] = eom[use]
+        hour = HOUR_LUT[bits(raw2, 0, 12)]
+        secs = (bits(raw2, 12, 16) * 3600) >> 16
+        ts = (day.astype(np.int64) + ms) * US_PER_DAY + (hour * 3600 + secs).astype(np.int64) * 1_000_000
+        # --- channel
+        u_ch = bits(raw2, 28, 16)
+        v = bits(raw2, 44, 16)
+        channel = np.where(v < mob_thr_c[rep], CH_MOBILE, np.where(v < onl_thr_c[rep], CH_ONLINE, CH_BRANCH)).astype(np.int8)
+        wd = ttype == T_WITHDRAWAL
+        channel[wd] = np.where(u_ch[wd] < int(0.8 * 65536), CH_ATM, CH_BRANCH)
+        pos = (ttype == T_PAYMENT) & (u_ch < pos_thr_c[rep])
+        channel[pos] = CH_POS
+        # --- amount: log-normal per type, scaled by value; large transfers out when disengaged
+        logamt = AMOUNT_MU32[ttype] + logv_c[rep] + np.float32(0.9) * z
+        logamt[is_ob] += boost_c[rep[is_ob]]
+        amount = np.exp(np.minimum(logamt, np.float32(17.0)))
+        # --- product and counterparty
+        code = np.zeros(r, np.int32)  # current account
+        inv_row = (ttype == T_INV_PURCHASE) | (ttype == T_INV_REDEMPTION)
+        code[inv_row] = np.where(holds_c[rep[inv_row], WM], WM, FUND)
+        code[pos & card_c[rep]] = CARD
+        cp = np.full(r, -1, np.int32)
+        u_cp = bits(raw2, 60, 4)
+        cp[is_ob] = np.where(u_cp[is_ob] < 13, pop.pref_bank[idx][rep[is_ob]], bits(raw1, 0, 16)[is_ob] % len(OTHER_BANKS))
+        tin = (ttype == T_TRANSFER_IN) & (u_cp < 6)
+        cp[tin] = u20[tin] % len(OTHER_BANKS)
+        cust = idx[rep]
+        del raw1, raw2, z, a, sp, u20, mix, rush, eom, use, hour, secs, u_ch, v, logamt
 
-        dig = pop.digital[cust]
-        u_ch = ((raw2 >> 40) & 0xFFFF).astype(np.float32) / np.float32(65536)
-        card = self.holds[cust, CARD]
-        pos_p = np.where(card, 0.5, 0.2)
-        v = np.where(ttype == T_PAYMENT, (u_ch - pos_p) / (1 - pos_p), u_ch)
-        digital_ch = np.where(v < 0.7 * dig, CH_MOBILE, np.where(v < 0.92 * dig, CH_ONLINE, CH_BRANCH))
-        channel = np.where(ttype == T_WITHDRAWAL, np.where(u_ch < 0.8, CH_ATM, CH_BRANCH),
-                           np.where((ttype == T_PAYMENT) & (u_ch < pos_p), CH_POS, digital_ch))
-
-        logamt = (AMOUNT_MU[ttype] + 0.3 * (pop.log_value[cust] - 9.7) + 0.9 * z
-                  + np.where(is_ob, np.log1p(1.5 * dpos[cust]), 0.0))
-        amount = np.exp(np.minimum(logamt, 17.0))
-
-        product_code = np.where((channel == CH_POS) & card, CARD,
-                                np.where((ttype == T_INV_PURCHASE) | (ttype == T_INV_REDEMPTION),
-                                         np.where(self.holds[cust, WM], WM, FUND), CUR))
-        u_cp = (raw2 >> 56) & 0xFF
-        cp = np.where(is_ob, np.where(u_cp < 205, pop.pref_bank[cust], u_cp % len(OTHER_BANKS)), -1)
-        cp = np.where((ttype == T_TRANSFER_IN) & (u_cp < 100), u_cp % len(OTHER_BANKS), cp)
-
-        # Scheduled rows: salary on payday, loan repayment, quarterly interest, the closing transfer.
+        # --- scheduled rows: salary on payday, loan repayment, quarterly interest, closing transfer
         extra = []
-        sal = idx[self.holds[idx, PAYROLL] | churn[idx] & pop.holds[idx, PAYROLL] & self.holds[idx, CUR]]
-        sal = sal[self.holds[sal, PAYROLL]]
+        sal = idx[holds_c[:, PAYROLL]]
         sday = np.where(pop.payday[sal] == 0, nd - 1, pop.payday[sal] - 1)
         ok = (ms + sday >= a_day[sal]) & (ms + sday <= b_day[sal])
         sal, sday = sal[ok], sday[ok]
-        bonus = np.where(cal == 0, 2.0, 1.0)
-        extra.append((sal, np.full(len(sal), T_SALARY), sday, 3600 * 2 + rt.integers(0, 3600, len(sal)),
+        bonus = 2.0 if cal == 0 else 1.0
+        extra.append((sal, T_SALARY, sday, 3600 * 2 + rt.integers(0, 3600, len(sal)),
                       pop.salary[sal] * bonus * np.exp(0.05 * rt.standard_normal(len(sal))), CH_ONLINE,
                       pop.pref_bank[(sal + 3) % self.n], CUR))
-        ln = idx[self.holds[idx, LOAN]]
-        lday = np.full(len(ln), 19)
-        ok = (ms + lday >= a_day[ln]) & (ms + lday <= b_day[ln])
+        ln = idx[holds_c[:, LOAN]]
+        ok = (ms + 19 >= a_day[ln]) & (ms + 19 <= b_day[ln])
         ln = ln[ok]
-        pay = pop.loan_principal[ln] / pop.loan_term[ln] * 1.25
-        extra.append((ln, np.full(len(ln), T_LOAN_REPAY), lday[ok], 3600 * 6 + rt.integers(0, 3600, len(ln)),
-                      pay, CH_ONLINE, np.full(len(ln), -1), LOAN))
+        extra.append((ln, T_LOAN_REPAY, np.full(len(ln), 19), 3600 * 6 + rt.integers(0, 3600, len(ln)),
+                      pop.loan_principal[ln] / pop.loan_term[ln] * 1.25, CH_ONLINE, np.full(len(ln), -1), LOAN))
         if cal in (2, 5, 8, 11):
             it = idx[(ms + 20 >= a_day[idx]) & (ms + 20 <= b_day[idx])]
             amt = np.maximum(0.01, pop.value[it] * 0.3 * 0.0005 * np.exp(self.level[it]))
-            extra.append((it, np.full(len(it), T_INTEREST), np.full(len(it), 20), np.full(len(it), 3600),
-                          amt, CH_ONLINE, np.full(len(it), -1), CUR))
+            extra.append((it, T_INTEREST, np.full(len(it), 20), np.full(len(it), 3600), amt, CH_ONLINE,
+                          np.full(len(it), -1), CUR))
         cl = np.flatnonzero(churn & (self.churn_type == 0) & (self.churn_day >= pop.onboard_day))
-        cday = self.churn_day[cl] - ms
-        amt = pop.value[cl] * np.exp(self.level[cl]) * np.exp(-p.asset_drain_k * dpos[cl]) * 0.3
-        extra.append((cl, np.full(len(cl), T_OUT_OTHER), cday, 3600 * 10 + rt.integers(0, 6 * 3600, len(cl)),
+        amt = pop.value[cl] * np.exp(self.level[cl] - p.asset_drain_k * dpos[cl]) * 0.3
+        extra.append((cl, T_OUT_OTHER, self.churn_day[cl] - ms, 3600 * 10 + rt.integers(0, 6 * 3600, len(cl)),
                       np.maximum(amt, 1.0), np.where(pop.digital[cl] > 0.5, CH_MOBILE, CH_BRANCH),
                       pop.pref_bank[cl], CUR))
 
-        e_cust = np.concatenate([e[0] for e in extra])
-        e_type = np.concatenate([e[1] for e in extra])
-        e_ts = np.concatenate([(ms + e[2]) * US_PER_DAY + e[3] * 1_000_000 for e in extra])
-        e_amt = np.concatenate([e[4] for e in extra])
-        e_ch = np.concatenate([np.broadcast_to(e[5], len(e[0])) for e in extra])
-        e_cp = np.concatenate([e[6] for e in extra])
-        e_pc = np.concatenate([np.full(len(e[0]), e[7]) for e in extra])
+        def cat(main, parts):
+            return np.concatenate([main] + [np.broadcast_to(np.asarray(x), len(e[0])).astype(main.dtype)
+                                            for e, x in parts])
 
-        cust = np.concatenate([cust, e_cust])
-        ttype = np.concatenate([ttype, e_type])
-        ts = np.concatenate([ts, e_ts])
-        amount = np.concatenate([amount, e_amt])
-        channel = np.concatenate([channel, e_ch])
-        cp = np.concatenate([cp, e_cp])
-        product_code = np.concatenate([product_code, e_pc])
+        cust = cat(cust, [(e, e[0]) for e in extra])
+        ttype = cat(ttype, [(e, e[1]) for e in extra])
+        ts = cat(ts, [(e, (ms + e[2]) * US_PER_DAY + e[3] * 1_000_000) for e in extra])
+        amount = cat(amount.astype(np.float64), [(e, e[4]) for e in extra])
+        channel = cat(channel, [(e, e[5]) for e in extra])
+        cp = cat(cp, [(e, e[6]) for e in extra])
+        code = cat(code, [(e, e[7]) for e in extra])
         r = len(cust)
         first = self.ids["txn"]
         self.ids["txn"] += r
-        gen = self.gen[cust, product_code]
+        gen = np.zeros(r, np.int64)
+        has_gen = code == WM
+        gen[has_gen] = self.gen[cust[has_gen], WM]
         cols = {
-            "transaction_id": au.fixed_ids("T", np.arange(first + 1, first + r + 1), 12),
-            "customer_id": au.fixed_ids("C", cust + 1, 7),
-            "product_id": au.fixed_ids("P", (cust + 1) * 10_000 + product_code * 100 + gen, 11),
+            "transaction_id": au.fixed_ids("T", np.arange(first + 1, first + r + 1), 11),
+            "customer_id": au.gather_ids(self.cid_words, cust),
+            "product_id": au.gather_ids(self.pid_words, cust, au.quad_words(code * 100 + gen)),
             "transaction_ts": au.timestamps_us(ts),
             "amount": au.money(amount),
-            "direction": au.take_strings(["out", "in"], DIRECTION_IN[ttype].astype(np.int32)),
+            "direction": au.take_strings(["out", "in"], DIRECTION_IN[ttype].view(np.int8)),
             "transaction_type": au.take_strings(TXN_TYPES, ttype),
             "counterparty_bank": au.take_strings(OTHER_BANKS, np.maximum(cp, 0), mask=cp < 0),
             "channel": au.take_strings(CHANNELS, channel),
@@ -580,33 +608,40 @@ class BankSimulation:
 
     # ------------------------------------------------------------------ logins
     def _digital(self, t, ms, nd, act, a_day, b_day, dpos, dip) -> pa.Table:
+        """Login days: a binomial count per customer, spread over distinct days by stratified sampling."""
         p, pop = self.p, self.pop
         rd = _rng(self.seed, S_DIGITAL, t)
         idx = np.flatnonzero(act & (pop.digital > 0.05))
-        prob = (0.33 * pop.digital[idx] ** 1.6 * np.exp(-p.login_engagement_k * dpos[idx]) * dip[idx]).astype(np.float32)
-        cols = []
-        rows = []
-        chunk = 200_000
-        for s in range(0, len(idx), chunk):
-            sl = slice(s, s + chunk)
-            u = rd.random((len(idx[sl]), nd), dtype=np.float32)
-            days = np.arange(nd)
-            a = (a_day[idx[sl]] - ms)[:, None]
-            b = (b_day[idx[sl]] - ms)[:, None]
-            hit = (u < prob[sl, None]) & (days[None, :] >= a) & (days[None, :] <= b)
-            r_, c_ = np.nonzero(hit)
-            rows.append(idx[sl][r_])
-            cols.append(c_)
-        cust = np.concatenate(rows) if rows else np.empty(0, np.int64)
-        day = np.concatenate(cols) if cols else np.empty(0, np.int64)
-        total = 1 + rd.poisson(0.4 + 1.2 * pop.digital[cust])
-        mobile = rd.binomial(total, pop.mobile_pref[cust])
-        online = total - mobile
+        span = b_day[idx] - a_day[idx] + 1
+        prob = np.minimum(0.95, 0.33 * pop.digital[idx] ** 1.6 * np.exp(
+            -p.login_engagement_k * dpos[idx] - 0.5 * p.wallet_share_k * pop.loyalty_z[idx]) * dip[idx])
+        k = rd.binomial(span, prob)
+        rep = np.repeat(np.arange(len(idx), dtype=np.int32), k)
+        first = np.cumsum(k) - k
+        pos = np.arange(len(rep), dtype=np.int64) - first[rep]
+        u = rd.random(len(rep), dtype=np.float32)
+        # the j-th login falls in the j-th of k integer strata of the active days: distinct days
+        sp, kk = span[rep], k[rep]
+        lo = pos * sp // kk
+        hi = (pos + 1) * sp // kk
+        day = (a_day[idx] - ms)[rep] + lo + (u * (hi - lo)).astype(np.int64)
+        cust = idx[rep]
+        # logins that day: 1 + a geometric number (mean grows with digital adoption); mostly
+        # one channel a day, the customer's preferred one
+        raw = rd.bit_generator.random_raw(len(rep))
+        u1 = ((raw & np.uint64(0xFFFFFF)).astype(np.float32) + np.float32(0.5)) / np.float32(1 << 24)
+        u2 = ((raw >> np.uint64(24)) & np.uint64(0xFFFF)).astype(np.float32) / np.float32(65536)
+        u3 = ((raw >> np.uint64(40)) & np.uint64(0xFFFF)).astype(np.float32) / np.float32(65536)
+        mean_extra = (0.3 + 1.2 * pop.digital[idx]).astype(np.float32)[rep]
+        total = 1 + (-np.log(u1) * mean_extra).astype(np.int32)
+        mobile = np.where(u2 < pop.mobile_pref[idx].astype(np.float32)[rep], total, 0).astype(np.int32)
+        both = (u3 < 0.12) & (total >= 2)
+        mobile[both] = total[both] - 1
         return au.build_table(self.contract.tables["digital_activity"], {
-            "customer_id": au.fixed_ids("C", cust + 1, 7),
+            "customer_id": au.gather_ids(self.cid_words, cust),
             "activity_date": au.dates(ms + day),
             "mobile_logins": au.int32(mobile),
-            "online_logins": au.int32(online),
+            "online_logins": au.int32(total - mobile),
         })
 
     # ------------------------------------------------------------------ service interactions
@@ -658,7 +693,7 @@ class BankSimulation:
         d = {k: np.concatenate([p_[k] for p_ in parts]) for k in parts[0]}
         r = len(d["cust"])
         return au.build_table(self.contract.tables["service_interactions"], {
-            "interaction_id": au.fixed_ids("S", np.arange(1, r + 1), 10),
+            "interaction_id": au.fixed_ids("S", np.arange(1, r + 1), 11),
             "customer_id": au.fixed_ids("C", d["cust"] + 1, 7),
             "interaction_ts": au.timestamps_us(d["ts"]),
             "kind": au.take_strings(INTERACTION_KINDS, d["kind"]),
@@ -701,7 +736,7 @@ class BankSimulation:
         avg = np.where(gone & ~residual, 0.5 * np.nan_to_num(prev), avg)
         self.prev_total[rows] = tot
         return au.build_table(self.contract.tables["balance_snapshots"], {
-            "customer_id": au.fixed_ids("C", rows + 1, 7),
+            "customer_id": au.gather_ids(self.cid_words, rows),
             "month_end": au.dates(np.full(len(rows), me)),
             "current_balance": au.money(fam[:, 0]),
             "time_deposit_balance": au.money(fam[:, 1]),
@@ -718,14 +753,18 @@ class BankSimulation:
         n = self.n
         rng = _rng(self.seed, S_INIT, 10_000)
         two = rng.random(n) < 0.6
-        surname = au.take_strings(SURNAMES, rng.integers(0, len(SURNAMES), n))
-        second = pc.if_else(pa.array(two), pc.utf8_lower(au.take_strings(GIVEN, rng.integers(0, len(GIVEN), n))), "")
-        given = pc.binary_join_element_wise(au.take_strings(GIVEN, rng.integers(0, len(GIVEN), n)), second, "")
+
+        def words(vocab, lower=False):
+            arr = au.take_strings(vocab, rng.integers(0, len(vocab), n)).dictionary_decode()
+            return pc.utf8_lower(arr) if lower else arr
+
+        surname = words(SURNAMES)
+        second = pc.if_else(pa.array(two), words(GIVEN, lower=True), "")
+        given = pc.binary_join_element_wise(words(GIVEN), second, "")
         name = pc.binary_join_element_wise(surname, given, " ")
         local = pc.binary_join_element_wise(
             pc.utf8_lower(given), pc.utf8_lower(surname), au.fixed_ids("", rng.integers(0, 1000, n), 3), ".")
-        email = pc.binary_join_element_wise(
-            local, au.take_strings(EMAIL_DOMAINS, rng.integers(0, len(EMAIL_DOMAINS), n)), "@")
+        email = pc.binary_join_element_wise(local, words(EMAIL_DOMAINS), "@")
         phone = au.fixed_ids("1", rng.integers(3_000_000_000, 9_999_999_999, n), 10)
         rm = self.rm
         rm_ids = pc.if_else(pa.array(rm > 0), au.fixed_ids("RM", np.maximum(rm, 0), 6), pa.scalar(None, pa.string()))
