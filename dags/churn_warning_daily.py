@@ -34,9 +34,16 @@ def ingest_raw() -> list[dict]:
 
 @task(pool=WAREHOUSE_POOL)
 def validate(layer: str, as_of_date: str, run_id: str) -> dict:
-    from include.pipeline import run_quality_gate
+    from airflow.sdk.exceptions import AirflowFailException
 
-    return run_quality_gate(get_settings(), layer, as_of_date=as_of_date, run_id=run_id)
+    from include.pipeline import run_quality_gate
+    from include.quality import CriticalDataQualityError
+
+    try:
+        return run_quality_gate(get_settings(), layer, as_of_date=as_of_date, run_id=run_id)
+    except CriticalDataQualityError as error:
+        # bad data does not heal by retrying: fail now, the owners are already notified
+        raise AirflowFailException(str(error)) from error
 
 
 @task(pool=WAREHOUSE_POOL)

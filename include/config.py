@@ -44,6 +44,8 @@ class Settings:
     source_conn_id: str = field(default_factory=lambda: os.environ.get("CHURN_SOURCE_CONN_ID", "churn_source_postgres"))
     api_conn_id: str = field(default_factory=lambda: os.environ.get("CHURN_API_CONN_ID", "churn_source_api"))
     smtp_conn_id: str = field(default_factory=lambda: os.environ.get("CHURN_SMTP_CONN_ID", "smtp_default"))
+    # Scheduled runs retry transient failures; `make run` sets 0 so a failure surfaces at once.
+    task_retries: int = field(default_factory=lambda: int(os.environ.get("CHURN_TASK_RETRIES", "2")))
     alert_from: str = field(default_factory=lambda: os.environ.get("CHURN_ALERT_FROM", "churn-warning@localhost"))
 
     @property

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from include.config import Settings
+from include.config import Settings, get_settings
 
 # One writer at a time on the DuckDB file: every task that writes the warehouse runs in this pool.
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 DEFAULT_ARGS = {
     "owner": "churn-data-engineering",
-    "retries": 2,
+    "retries": get_settings().task_retries,
     "retry_delay": timedelta(minutes=5),
     "retry_exponential_backoff": True,
 }
@@ -62,5 +62,4 @@ def dbt_task_group(settings: Settings, group_id: str, select: list[str], *, extr
             "install_deps": False,
             "pool": WAREHOUSE_POOL,
         },
-        default_args={"retries": 1},
     )

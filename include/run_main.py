@@ -110,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.size:
         os.environ["CHURN_SIZE"] = args.size
-        get_settings.cache_clear()
+    # a one-shot run reports a failure at once instead of waiting out retry delays
+    os.environ.setdefault("CHURN_TASK_RETRIES", "0")
+    get_settings.cache_clear()
     settings = get_settings()
     started = time.monotonic()
     manifest = ensure_source_data(settings)
