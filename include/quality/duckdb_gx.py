@@ -20,6 +20,14 @@ and GX falls back to ``SELECT * FROM <table> LIMIT 1`` *without the schema*, whi
 table outside ``main``. Every column expectation depends on that metadata (``table.columns``), so
 the engine below answers ``get_columns`` from DuckDB's own catalog (``information_schema``).
 
+A third point is about sharing a process: DuckDB refuses a second handle on a file that this
+process already has open with a different configuration (read-only flag, memory limit, or the
+``custom_user_agent`` duckdb-engine always adds). dbt-duckdb keeps its handle open after a build,
+so a gate running in the same process as dbt (``airflow dags test``, a benchmark) could not
+connect. Engines here therefore open DuckDB through :func:`open_duckdb`, which asks for the
+configured handle (read-only, limits) and, when the file is already open in this process, shares
+that instance instead.
+
 The remedy for the first is the one GX already applies to SQLite, SQL Server, BigQuery and Databricks
 (``_PERSISTED_CONNECTION_DIALECTS``): keep one SQLAlchemy connection open for the life of the
 execution engine, so nothing runs on the DuckDB connection between a query and its fetch. It is
@@ -36,7 +44,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import duckdb
 import sqlalchemy as sa
+from duckdb_engine import ConnectionWrapper
 from great_expectations.compatibility import sqlalchemy
 from great_expectations.datasource.fluent.sql_datasource import SQLDatasource
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
@@ -94,8 +104,36 @@ def _sqlalchemy_type(dialect: sqlalchemy.Dialect, duckdb_type: str) -> Any:
         return type_class()
 
 
+def open_duckdb(path: str | Path, *, read_only: bool = False, config: dict[str, Any] | None = None):
+    """A DuckDB connection with ``read_only`` and ``config`` when possible; if this process already
+    holds the file with another configuration, a connection to that same instance."""
+    try:
+        return duckdb.connect(str(path), read_only=read_only, config=dict(config or {}))
+    except duckdb.ConnectionException as error:
+        if "different configuration" not in str(error):
+            raise
+        return duckdb.connect(str(path))
+
+
+def _create_engine(connection_string: str, kwargs: dict[str, Any]) -> sqlalchemy.Engine:
+    kwargs = dict(kwargs)
+    connect_args = dict(kwargs.pop("connect_args", {}) or {})
+    path = sa.engine.make_url(connection_string).database
+
+    def creator():
+        return ConnectionWrapper(open_duckdb(path, read_only=bool(connect_args.get("read_only")),
+                                             config=connect_args.get("config")))
+
+    return sa.create_engine(connection_string, creator=creator, **kwargs)
+
+
 class DuckDBExecutionEngine(SqlAlchemyExecutionEngine):
     """A ``SqlAlchemyExecutionEngine`` that keeps one connection open until :meth:`close`."""
+
+    def _setup_engine(self, kwargs, connection_string=None, credentials=None, url=None) -> None:
+        if connection_string is None:
+            raise ValueError("the DuckDB execution engine needs a connection string (duckdb:///<path>)")
+        self.engine = _create_engine(connection_string, dict(kwargs))
 
     def get_inspector(self) -> Any:
         if self._inspector is None:
@@ -135,6 +173,10 @@ class DuckDBDatasource(SQLDatasource):
     @property
     def execution_engine_type(self) -> type[SqlAlchemyExecutionEngine]:
         return DuckDBExecutionEngine
+
+    def _create_engine(self) -> sqlalchemy.Engine:
+        model_dict = self.dict(exclude=self._get_exec_engine_excludes(), config_provider=self._config_provider)
+        return _create_engine(str(model_dict["connection_string"]), dict(model_dict.get("kwargs") or {}))
 
     def close(self) -> None:
         """Close every DuckDB connection this data source opened (engine and execution engine)."""

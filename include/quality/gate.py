@@ -8,18 +8,17 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import great_expectations as gx
-from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
 
-from include import warehouse
 from include.quality import results as store
-from include.quality.duckdb_gx import DuckDBDatasource, duckdb_url, engine_kwargs
+from include.quality.duckdb_gx import DuckDBDatasource, duckdb_url, engine_kwargs, open_duckdb
 from include.quality.suites import LAYERS, RunParameters, batch_query, list_suites, load_suite
 
 log = logging.getLogger(__name__)
@@ -195,12 +194,14 @@ def run_gate(
     memory_limit: str | None = None,
     threads: int | None = None,
     raise_on_critical: bool = True,
+    suites: list[str] | None = None,
 ) -> GateResult:
     """Validate the ``layer``'s suites for ``as_of_date`` and keep the results.
 
     Order matters for the pipeline: results are stored and owners notified (``notify`` gets the
     :class:`GateResult` when anything failed) before :class:`CriticalDataQualityError` is raised,
     so a stopped run still leaves its evidence and its alerts. Warnings never raise.
+    ``suites`` restricts the gate to these suite names (e.g. ``["raw.transactions"]``).
     """
     if layer not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
@@ -213,9 +214,14 @@ def run_gate(
     # One Data Docs site per run and layer; a caller may already pass a per-run folder.
     docs_dir = (output_dir if output_dir.name == safe_run else output_dir / safe_run) / layer
     suite_docs = [load_suite(p, params) for p in list_suites(expectations_dir, layer)]
+    if suites is not None:
+        unknown = set(suites) - {d["name"] for d in suite_docs}
+        if unknown:
+            raise ValueError(f"no {layer} suite named {sorted(unknown)} under {expectations_dir / 'suites'}")
+        suite_docs = [d for d in suite_docs if d["name"] in suites]
 
     # The quality tables must exist before validation: volume checks read the previous counts.
-    with warehouse.connection(warehouse_path, memory_limit=memory_limit, threads=threads) as con:
+    with _writer(warehouse_path, memory_limit, threads) as con:
         store.ensure_tables(con)
 
     outcomes: list[ExpectationOutcome] = []
@@ -228,7 +234,7 @@ def run_gate(
         )
 
     pii = store.pii_columns()
-    with warehouse.connection(warehouse_path, memory_limit=memory_limit, threads=threads) as con:
+    with _writer(warehouse_path, memory_limit, threads) as con:
         # Sample rows of failed custom-SQL checks: GX keeps only their count in SUMMARY results.
         for o, doc in _sql_failures(outcomes, suite_docs):
             o.unexpected_sample = _sql_sample(con, doc, batches[o.suite], o)
@@ -265,6 +271,20 @@ def run_gate(
     return result
 
 
+@contextmanager
+def _writer(path: Path, memory_limit: str | None, threads: int | None):
+    config: dict[str, Any] = {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if threads:
+        config["threads"] = threads
+    con = open_duckdb(path, config=config)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
 def _validate(suite_docs: list[dict[str, Any]], *, warehouse_path: Path, params: RunParameters, run_id: str,
               docs_dir: Path, memory_limit: str | None, threads: int | None):
     docs_dir.mkdir(parents=True, exist_ok=True)
@@ -297,13 +317,14 @@ def _validate(suite_docs: list[dict[str, Any]], *, warehouse_path: Path, params:
         checkpoint = context.checkpoints.add(gx.Checkpoint(
             name=f"{doc['meta']['layer']}_gate",
             validation_definitions=definitions,
-            actions=[UpdateDataDocsAction(name="data_docs", site_names=["run"])],
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
         ))
         checkpoint_result = checkpoint.run(
             run_id=gx.core.run_identifier.RunIdentifier(run_name=run_id, run_time=datetime.now(UTC)))
     finally:
         datasource.close()
+    # Once for the whole gate: UpdateDataDocsAction would rebuild the site after every suite.
+    context.build_data_docs(site_names=["run"])
     by_suite = {doc["name"]: doc for doc in suite_docs}
     outcomes: list[ExpectationOutcome] = []
     for validation in checkpoint_result.run_results.values():

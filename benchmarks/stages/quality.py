@@ -1,0 +1,158 @@
+"""Data-quality gates: validating one as_of_date against the dbt build that produced it, in the
+same script (issue 5).
+
+``python -m benchmarks.stages.quality --size demo|large --out result.json``
+
+* baseline: ``dbt build`` (models and their dbt tests) of the run's as_of_date, incremental
+  (``build_dates: as_of_date``) on a warehouse whose panel up to the previous month-end is built;
+* figure: the gates a run executes for that as_of_date on what the build touched: the raw suite of
+  ``raw.transactions`` (the month's new partition) and every ``marts`` suite, through
+  ``include.quality.run_gate`` -- Great Expectations inside DuckDB, results stored, Data Docs built;
+* ratio = figure / baseline; target <= 0.25.
+
+Setup (not timed): the size's source data is generated when absent, loaded with ingestion into a
+benchmark warehouse, and dbt builds the panel up to the previous month-end. Both timed parts run
+``--repeat`` times alternating (default 2), best of each counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+TARGET_RATIO = 0.25
+
+
+def progress(text: str) -> None:
+    print(f"quality: {text}", file=sys.stderr, flush=True)
+
+
+def _dbt(project_dir: Path, warehouse: Path, variables: dict, *args: str) -> None:
+    from dbt.cli.main import dbtRunner
+
+    os.environ["CHURN_WAREHOUSE"] = str(warehouse)
+    result = dbtRunner().invoke(["build", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
+                                 "--vars", json.dumps(variables), "--quiet", *args])
+    if not result.success:
+        raise RuntimeError(f"dbt build failed: {result.exception or result.result}")
+
+
+def _month_ends(warehouse: Path) -> list[date]:
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute("select distinct month_end from raw.balance_snapshots order by 1").fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows]
+
+
+def run(size: str, repeat: int = 2) -> dict:
+    from include.config import get_settings
+    from include.ingestion import ingest_files
+    from include.quality import run_gate
+
+    settings = get_settings()
+    source_dir = settings.data_dir / "source" / size
+    work = settings.data_dir / "benchmarks" / "quality" / size
+    work.mkdir(parents=True, exist_ok=True)
+    warehouse = work / "warehouse.duckdb"
+    setup: dict[str, float] = {}
+    if not (source_dir / "_manifest.json").exists():
+        from include.bank_simulator import generate
+
+        progress(f"no source data at {source_dir}: generating size {size} (not timed)")
+        t0 = time.perf_counter()
+        generate(source_dir, settings.data_dir / "truth" / size, size=size, seed=settings.seed)
+        setup["generate_s"] = round(time.perf_counter() - t0, 1)
+    if not warehouse.exists():
+        progress(f"loading {source_dir} into {warehouse} (not timed)")
+        t0 = time.perf_counter()
+        ingest_files(source_dir, warehouse, memory_limit=settings.duckdb_memory_limit,
+                     threads=settings.duckdb_threads)
+        setup["ingest_s"] = round(time.perf_counter() - t0, 1)
+        month_ends = _month_ends(warehouse)
+        progress(f"dbt build of the panel up to {month_ends[-2]} (not timed)")
+        t0 = time.perf_counter()
+        _dbt(settings.dbt_project_dir, warehouse, {"as_of_date": month_ends[-2].isoformat()})
+        setup["dbt_panel_s"] = round(time.perf_counter() - t0, 1)
+    month_ends = _month_ends(warehouse)
+    as_of_date = month_ends[-1].isoformat()
+    dbt_vars = {"as_of_date": as_of_date, "build_dates": "as_of_date"}
+
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    partition_rows = con.execute(
+        "select count(*) from raw.transactions where transaction_ts >= ? and transaction_ts < ? + interval 1 day",
+        [month_ends[-1].replace(day=1), month_ends[-1]]).fetchone()[0]
+    total_rows = con.execute("select count(*) from raw.transactions").fetchone()[0]
+    con.close()
+    progress(f"as_of_date {as_of_date}: {partition_rows:,} transactions in its partition of {total_rows:,}")
+
+    build_runs, gate_runs, summaries = [], [], []
+    for i in range(repeat):
+        t0 = time.perf_counter()
+        _dbt(settings.dbt_project_dir, warehouse, dbt_vars)
+        build_runs.append(time.perf_counter() - t0)
+        progress(f"run {i + 1}/{repeat}: dbt build of {as_of_date} {build_runs[-1]:.2f} s")
+
+        t0 = time.perf_counter()
+        common = dict(warehouse_path=warehouse, as_of_date=as_of_date, run_id=f"benchmark_{i}",
+                      expectations_dir=settings.expectations_dir, output_dir=work / "docs",
+                      memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads,
+                      raise_on_critical=False)
+        raw = run_gate("raw", suites=["raw.transactions"], **common)
+        marts = run_gate("marts", **common)
+        gate_runs.append(time.perf_counter() - t0)
+        summaries = [raw.summary(), marts.summary()]
+        progress(f"run {i + 1}/{repeat}: gates {gate_runs[-1]:.2f} s "
+                 f"({len(raw.outcomes) + len(marts.outcomes)} expectations, "
+                 f"{len(raw.failures) + len(marts.failures)} failed)")
+
+    best, base = min(gate_runs), min(build_runs)
+    ratio = best / base
+    return {
+        "figure": round(best, 3),
+        "unit": "s to validate raw.transactions' new partition and every indicator mart for one as_of_date",
+        "baseline": round(base, 3),
+        "baseline_unit": "s for the dbt build (models and tests) of that as_of_date",
+        "ratio": round(ratio, 3),
+        "target": TARGET_RATIO,
+        "target_met": ratio <= TARGET_RATIO,
+        "details": {
+            "size": size,
+            "as_of_date": as_of_date,
+            "partition_transactions": partition_rows,
+            "total_transactions": total_rows,
+            "gate_runs_s": [round(x, 3) for x in gate_runs],
+            "dbt_build_runs_s": [round(x, 3) for x in build_runs],
+            "gates": summaries,
+            "setup": setup,
+            "duckdb_memory_limit": settings.duckdb_memory_limit,
+            "duckdb_threads": settings.duckdb_threads,
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=["tiny", "demo", "large"], default="demo")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args(argv)
+    result = run(args.size, args.repeat)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, default=str))
+    progress(f"ratio {result['ratio']} (target <= {TARGET_RATIO}): {'met' if result['target_met'] else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
