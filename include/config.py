@@ -46,6 +46,10 @@ class Settings:
     smtp_conn_id: str = field(default_factory=lambda: os.environ.get("CHURN_SMTP_CONN_ID", "smtp_default"))
     # Scheduled runs retry transient failures; `make run` sets 0 so a failure surfaces at once.
     task_retries: int = field(default_factory=lambda: int(os.environ.get("CHURN_TASK_RETRIES", "2")))
+    # Bounds of the XGBoost hyper-parameter search and of the rolling-origin backtest per training.
+    train_trial_budget: int = field(default_factory=lambda: int(os.environ.get("CHURN_TRAIN_TRIAL_BUDGET", "20")))
+    train_time_budget_s: float = field(default_factory=lambda: float(os.environ.get("CHURN_TRAIN_TIME_BUDGET_S", "900")))
+    backtest_origins: int = field(default_factory=lambda: int(os.environ.get("CHURN_BACKTEST_ORIGINS", "6")))
     alert_from: str = field(default_factory=lambda: os.environ.get("CHURN_ALERT_FROM", "churn-warning@localhost"))
 
     @property

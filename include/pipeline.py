@@ -76,7 +76,7 @@ def _read(settings: Settings, sql: str, params: list | None = None) -> pd.DataFr
         return con.execute(sql, params or []).df()
 
 
-def train_champion(settings: Settings, *, trial_budget: int | None = None) -> dict:
+def train_champion(settings: Settings) -> dict:
     """Train the challengers on the labelled panel and register the champion (plan 2.3, 4.1)."""
     from ml.training import train_and_register
 
@@ -84,18 +84,26 @@ def train_champion(settings: Settings, *, trial_budget: int | None = None) -> di
     catalog = _read(settings, "select * from marts.indicator_catalog")
     if panel.empty:
         raise ValueError("marts.training_panel is empty: no labelled customer-months to train on")
-    kwargs = {"trial_budget": trial_budget} if trial_budget else {}
-    return train_and_register(panel, catalog, models_dir=settings.models_dir, seed=settings.seed, **kwargs)
+    return train_and_register(
+        panel,
+        catalog,
+        models_dir=settings.models_dir,
+        seed=settings.seed,
+        horizon_days=settings.label_horizon_days,
+        trial_budget=settings.train_trial_budget,
+        time_budget_s=settings.train_time_budget_s,
+        backtest_origins=settings.backtest_origins,
+    )
 
 
-def ensure_champion(settings: Settings, *, trial_budget: int | None = None) -> str:
+def ensure_champion(settings: Settings) -> str:
     """The first run of a new installation has no model yet: train one, else keep the champion."""
     from ml.registry import Registry
 
     champion = Registry(settings.models_dir).champion()
     if champion is not None:
-        return champion["version"] if isinstance(champion, dict) else str(champion)
-    return str(train_champion(settings, trial_budget=trial_budget)["version"])
+        return champion
+    return str(train_champion(settings)["model_version"])
 
 
 def score_customers(settings: Settings, *, as_of_date, run_id: str) -> dict:

@@ -32,6 +32,9 @@ def tiny_run(tmp_path_factory):
             "CHURN_DATA_DIR": str(root / "data"),
             "CHURN_MODELS_DIR": str(root / "models"),
             "AIRFLOW_HOME": str(root / "airflow"),
+            # a small search keeps the test short; the bars are checked by ml's own evaluation
+            "CHURN_TRAIN_TRIAL_BUDGET": "3",
+            "CHURN_BACKTEST_ORIGINS": "0",
         }
     )
     result = run_main(env)
