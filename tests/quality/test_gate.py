@@ -32,7 +32,7 @@ def _results(warehouse, run_id):
         con.close()
 
 
-@pytest.mark.parametrize("layer", ["raw", "marts"])
+@pytest.mark.parametrize("layer", ["raw", "staging", "marts"])
 def test_clean_data_raises_no_alarm_and_stores_every_result(layer, warehouse_copy, as_of_date, tmp_path):
     result = run_gate(layer, warehouse_path=warehouse_copy, as_of_date=as_of_date, run_id="clean_run",
                       expectations_dir=EXPECTATIONS, output_dir=tmp_path)
