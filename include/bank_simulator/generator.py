@@ -81,8 +81,8 @@ def write_file(data: pa.Table, path: Path, fmt: str) -> None:
                        row_group_size=1 << 20)
     elif fmt == "csv":
         data = _undictionary(data)
-        if any(pa.types.is_binary(f.type) for f in data.schema):
-            _write_csv_with_binary(data, path)
+        if data.schema.metadata and b"bank_simulator.raw_bytes" in data.schema.metadata:
+            _write_csv_with_raw_bytes(data, path)
         else:
             pacsv.write_csv(data, path)
     else:
@@ -91,35 +91,22 @@ def write_file(data: pa.Table, path: Path, fmt: str) -> None:
 
 def _undictionary(data: pa.Table) -> pa.Table:
     cols = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in data.columns]
-    return pa.table(cols, names=data.column_names)
+    return pa.table(cols, names=data.column_names).replace_schema_metadata(data.schema.metadata)
 
 
-def _write_csv_with_binary(data: pa.Table, path: Path) -> None:
-    """CSV where binary columns are written as raw bytes (how mis-encoded text reaches a bank export)."""
+def _write_csv_with_raw_bytes(data: pa.Table, path: Path) -> None:
+    """CSV with a few placeholders swapped for raw, non-UTF-8 bytes (a mis-encoded bank export)."""
     import io
 
+    from include.bank_simulator.faults import RAW_BYTES_KEY
+
+    swaps = json.loads(data.schema.metadata[RAW_BYTES_KEY])
     buf = io.BytesIO()
-    pacsv.write_csv(_as_text(data), buf)
+    pacsv.write_csv(data.replace_schema_metadata(None), buf)
     raw = buf.getvalue()
-    # Put the exact original bytes back in place of their placeholders.
-    for f in data.schema:
-        if pa.types.is_binary(f.type):
-            for v in data[f.name].to_pylist():
-                if v is not None:
-                    raw = raw.replace(b"\x00HEX" + v.hex().encode() + b"\x00", v)
+    for token, hex_bytes in swaps.items():
+        raw = raw.replace(token.encode("utf-8"), bytes.fromhex(hex_bytes))
     path.write_bytes(raw)
-
-
-def _as_text(data: pa.Table) -> pa.Table:
-    cols = {}
-    for f in data.schema:
-        col = data[f.name]
-        if pa.types.is_binary(f.type):
-            cols[f.name] = pa.array([None if v is None else "\x00HEX" + v.hex() + "\x00" for v in col.to_pylist()],
-                                    pa.string())
-        else:
-            cols[f.name] = col
-    return pa.table(cols)
 
 
 def _treatment_matrix(actions: pa.Table | None, n: int, horizon: int, p: ProcessParams) -> tuple[np.ndarray | None, dict]:
@@ -237,7 +224,7 @@ def generate(out_dir, truth_dir, *, size: str = "tiny", customers: int | None = 
         from include.bank_simulator.faults import FaultInjector
 
         injector = FaultInjector(seed=seed, fmt=fmt, contract=contract, n_customers=n,
-                                 data_end_day=int(month_calendar(m)[1][-1]))
+                                 data_end_day=int(month_calendar(m)[1][-1]), n_months=m)
     sink = _Sink(out_dir, fmt, injector)
     sim = BankSimulation(n, m, seed, params, contract, horizon_days=horizon_days, treatment=treatment)
     try:
