@@ -17,6 +17,13 @@
 {%- if execute and mode == 'missing' %}
     {%- set built = adapter.get_relation(database=this.database, schema='marts', identifier='customer_indicators') %}
 {%- endif %}
+{%- set panel_conditions = ['month_ends.month_end <= run_date.as_of_date'] %}
+{%- if panel_start is not none %}
+    {%- do panel_conditions.append('month_ends.month_end >= ' ~ churn_warning.date_literal(panel_start)) %}
+{%- endif %}
+{%- if built is not none %}
+    {%- do panel_conditions.append('month_ends.month_end not in (select distinct b.as_of_date from ' ~ built ~ ' as b)') %}
+{%- endif %}
 
 with month_ends as (
     select distinct month_end
@@ -35,14 +42,7 @@ panel_dates as (
     select month_ends.month_end as as_of_date
     from month_ends
     cross join run_date
-    where
-        month_ends.month_end <= run_date.as_of_date
-        {% if panel_start is not none -%}
-            and month_ends.month_end >= {{ churn_warning.date_literal(panel_start) }}
-        {%- endif %}
-        {% if built is not none -%}
-            and month_ends.month_end not in (select distinct built.as_of_date from {{ built }} as built)
-        {%- endif %}
+    where {{ panel_conditions | join(' and ') }}
 ),
 
 all_dates as (

@@ -24,10 +24,16 @@ select
     avg(case when age_days < 90 then competitor_rate_spread end) as competitor_rate_spread_avg_3m,
     {{ churn_warning.value_at_max('benchmark_deposit_rate', 'month_end') }} as benchmark_deposit_rate,
     {{ churn_warning.value_at_max('benchmark_deposit_rate', 'month_end') }}
-    - {{ churn_warning.value_at_max('case when age_days >= 90 then benchmark_deposit_rate end', 'case when age_days >= 90 then month_end end') }}
+    - {{ churn_warning.value_at_max(
+        'case when age_days >= 90 then benchmark_deposit_rate end',
+        'case when age_days >= 90 then month_end end'
+    ) }}
         as benchmark_rate_change_90d,
     {{ churn_warning.value_at_max('benchmark_deposit_rate', 'month_end') }}
-    - {{ churn_warning.value_at_max('case when age_days >= 365 then benchmark_deposit_rate end', 'case when age_days >= 365 then month_end end') }}
+    - {{ churn_warning.value_at_max(
+        'case when age_days >= 365 then benchmark_deposit_rate end',
+        'case when age_days >= 365 then month_end end'
+    ) }}
         as benchmark_rate_change_365d,
     {{ churn_warning.value_at_max('regional_competition_index', 'month_end') }} as regional_competition_index,
     sum(case when age_days < 90 then equity_index_return end) as equity_index_return_3m

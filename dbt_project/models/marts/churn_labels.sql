@@ -49,7 +49,9 @@ churn_candidates as (
                 and panel.as_of_date < churn.churn_date
                 and churn.churn_date <= {{ churn_warning.add_days('panel.as_of_date', horizon) }}
         where churn.churn_type in (
-                '{{ recorded_types | join("', '") }}'
+                {% for churn_type in recorded_types -%}
+                    '{{ churn_type }}'{{ ', ' if not loop.last }}
+                {%- endfor %}
             )
     {%- else -%}
         select

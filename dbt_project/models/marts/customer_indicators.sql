@@ -44,71 +44,73 @@ select
 
     -- transaction_behaviour: RFM
     case
-        when availability.has_transactions then coalesce(transactions.days_since_last_transaction, 365)
+        when availability.has_transactions then coalesce(txn.days_since_last_transaction, 365)
     end as days_since_last_transaction,
-    case when availability.has_transactions then coalesce(transactions.transaction_count_30d, 0) end
+    case when availability.has_transactions then coalesce(txn.transaction_count_30d, 0) end
         as transaction_count_30d,
-    case when availability.has_transactions then coalesce(transactions.transaction_count_90d, 0) end
+    case when availability.has_transactions then coalesce(txn.transaction_count_90d, 0) end
         as transaction_count_90d,
-    case when availability.has_transactions then coalesce(transactions.transaction_count_180d, 0) end
+    case when availability.has_transactions then coalesce(txn.transaction_count_180d, 0) end
         as transaction_count_180d,
-    case when availability.has_transactions then coalesce(transactions.transaction_count_365d, 0) end
+    case when availability.has_transactions then coalesce(txn.transaction_count_365d, 0) end
         as transaction_count_365d,
-    {{ churn_warning.relative_change('transactions.transaction_count_90d', 'transactions.transaction_count_prev_90d') }}
+    {{ churn_warning.relative_change('txn.transaction_count_90d', 'txn.transaction_count_prev_90d') }}
         as transaction_count_trend_3m,
-    case when availability.has_transactions then coalesce(transactions.transaction_amount_30d, 0) end
+    case when availability.has_transactions then coalesce(txn.transaction_amount_30d, 0) end
         as transaction_amount_30d,
-    case when availability.has_transactions then coalesce(transactions.transaction_amount_90d, 0) end
+    case when availability.has_transactions then coalesce(txn.transaction_amount_90d, 0) end
         as transaction_amount_90d,
-    case when availability.has_transactions then coalesce(transactions.transaction_amount_180d, 0) end
+    case when availability.has_transactions then coalesce(txn.transaction_amount_180d, 0) end
         as transaction_amount_180d,
-    case when availability.has_transactions then coalesce(transactions.transaction_amount_365d, 0) end
+    case when availability.has_transactions then coalesce(txn.transaction_amount_365d, 0) end
         as transaction_amount_365d,
-    {{ churn_warning.relative_change('transactions.transaction_amount_90d', 'transactions.transaction_amount_prev_90d') }}
+    {{ churn_warning.relative_change('txn.transaction_amount_90d', 'txn.transaction_amount_prev_90d') }}
         as transaction_amount_trend_3m,
     case when availability.has_transactions then coalesce(monthly.active_months_12m, 0) end as active_months_12m,
 
     -- transaction_behaviour: flows
-    case when availability.has_transactions then coalesce(transactions.inflow_amount_30d, 0) end
+    case when availability.has_transactions then coalesce(txn.inflow_amount_30d, 0) end
         as inflow_amount_30d,
-    case when availability.has_transactions then coalesce(transactions.inflow_amount_90d, 0) end
+    case when availability.has_transactions then coalesce(txn.inflow_amount_90d, 0) end
         as inflow_amount_90d,
-    case when availability.has_transactions then coalesce(transactions.outflow_amount_30d, 0) end
+    case when availability.has_transactions then coalesce(txn.outflow_amount_30d, 0) end
         as outflow_amount_30d,
-    case when availability.has_transactions then coalesce(transactions.outflow_amount_90d, 0) end
+    case when availability.has_transactions then coalesce(txn.outflow_amount_90d, 0) end
         as outflow_amount_90d,
     case
         when availability.has_transactions
-            then coalesce(transactions.inflow_amount_30d, 0) - coalesce(transactions.outflow_amount_30d, 0)
+            then coalesce(txn.inflow_amount_30d, 0) - coalesce(txn.outflow_amount_30d, 0)
     end as net_flow_30d,
     case
         when availability.has_transactions
-            then coalesce(transactions.inflow_amount_90d, 0) - coalesce(transactions.outflow_amount_90d, 0)
+            then coalesce(txn.inflow_amount_90d, 0) - coalesce(txn.outflow_amount_90d, 0)
     end as net_flow_90d,
     case
         when availability.has_transactions
-            then coalesce(transactions.inflow_amount_365d, 0) - coalesce(transactions.outflow_amount_365d, 0)
+            then coalesce(txn.inflow_amount_365d, 0) - coalesce(txn.outflow_amount_365d, 0)
     end as net_flow_365d,
     monthly.net_flow_monthly_stddev_12m,
-    {{ churn_warning.safe_divide('transactions.other_bank_outflow_amount_90d', 'transactions.outflow_amount_90d') }}
+    {{ churn_warning.safe_divide('txn.other_bank_outflow_amount_90d', 'txn.outflow_amount_90d') }}
         as other_bank_outflow_share_90d,
-    {{ churn_warning.safe_divide('transactions.other_bank_outflow_amount_365d', 'transactions.outflow_amount_365d') }}
+    {{ churn_warning.safe_divide('txn.other_bank_outflow_amount_365d', 'txn.outflow_amount_365d') }}
         as other_bank_outflow_share_365d,
-    {{ churn_warning.relative_change('transactions.other_bank_outflow_amount_90d', 'transactions.other_bank_outflow_amount_prev_90d') }}
+    {{ churn_warning.relative_change(
+        'txn.other_bank_outflow_amount_90d', 'txn.other_bank_outflow_amount_prev_90d'
+    ) }}
         as other_bank_outflow_trend_3m,
-    case when availability.has_transactions then coalesce(transactions.salary_credit_count_90d, 0) end
+    case when availability.has_transactions then coalesce(txn.salary_credit_count_90d, 0) end
         as salary_credit_count_90d,
-    case when availability.has_transactions then coalesce(transactions.investment_redemption_amount_90d, 0) end
+    case when availability.has_transactions then coalesce(txn.investment_redemption_amount_90d, 0) end
         as investment_redemption_amount_90d,
 
     -- transaction_behaviour: channels and digital logins
-    {{ churn_warning.safe_divide('transactions.digital_channel_count_90d', 'transactions.transaction_count_90d') }}
+    {{ churn_warning.safe_divide('txn.digital_channel_count_90d', 'txn.transaction_count_90d') }}
         as digital_channel_share_90d,
-    {{ churn_warning.safe_divide('transactions.branch_channel_count_90d', 'transactions.transaction_count_90d') }}
+    {{ churn_warning.safe_divide('txn.branch_channel_count_90d', 'txn.transaction_count_90d') }}
         as branch_channel_share_90d,
-    {{ churn_warning.safe_divide('transactions.atm_pos_channel_count_90d', 'transactions.transaction_count_90d') }}
+    {{ churn_warning.safe_divide('txn.atm_pos_channel_count_90d', 'txn.transaction_count_90d') }}
         as atm_pos_channel_share_90d,
-    case when availability.has_transactions then coalesce(transactions.channels_used_90d, 0) end
+    case when availability.has_transactions then coalesce(txn.channels_used_90d, 0) end
         as channels_used_90d,
     case when availability.has_digital_activity then coalesce(digital.days_since_last_login, 365) end
         as days_since_last_login,
@@ -193,8 +195,8 @@ left join {{ ref('int_basic_information_indicators') }} as basic
     on population.customer_id = basic.customer_id and population.as_of_date = basic.as_of_date
 left join {{ ref('int_product_indicators') }} as products
     on population.customer_id = products.customer_id and population.as_of_date = products.as_of_date
-left join {{ ref('int_transaction_indicators') }} as transactions
-    on population.customer_id = transactions.customer_id and population.as_of_date = transactions.as_of_date
+left join {{ ref('int_transaction_indicators') }} as txn
+    on population.customer_id = txn.customer_id and population.as_of_date = txn.as_of_date
 left join {{ ref('int_monthly_flow_indicators') }} as monthly
     on population.customer_id = monthly.customer_id and population.as_of_date = monthly.as_of_date
 left join {{ ref('int_digital_indicators') }} as digital
