@@ -134,3 +134,16 @@ def test_data_contract_doc_is_in_sync_with_the_yaml():
 
     assert DOC_PATH.read_text(encoding="utf-8") == render(load_contract()), (
         "docs/data_contract.md is out of date: run python -m include.bank_simulator.contract_doc")
+
+
+def test_contract_yaml_has_no_stray_keys():
+    """An unquoted comma in a YAML flow mapping silently turns the rest of a description into a key."""
+    import yaml
+
+    from include.contract import CONTRACT_PATH
+
+    known = {"name", "type", "required", "pii", "accepted_values", "min", "max", "description"}
+    document = yaml.safe_load(CONTRACT_PATH.read_text(encoding="utf-8"))
+    for table, spec in document["tables"].items():
+        for column in spec["columns"]:
+            assert set(column) <= known, f"{table}.{column['name']}: unexpected keys {set(column) - known}"
