@@ -163,6 +163,10 @@ def ingest_api(
             except IngestionError as exc:
                 record_failure(con, report, exc)
                 errors.append(exc)
+            except Exception as exc:
+                # Unexpected (disk full, a DuckDB error): still leave a trace in the load log.
+                record_failure(con, report, exc)
+                raise
             finally:
                 Path(tmp).unlink(missing_ok=True)
     finally:

@@ -210,6 +210,10 @@ def ingest_mapped(
             except IngestionError as exc:
                 record_failure(con, report, exc)
                 errors.append(exc)
+            except Exception as exc:
+                # Unexpected (disk full, a DuckDB error): still leave a trace in the load log.
+                record_failure(con, report, exc)
+                raise
     finally:
         for t in temp_tables:
             con.execute(f"DROP TABLE IF EXISTS {t}")

@@ -111,6 +111,10 @@ def ingest_postgres(
                 except IngestionError as exc:
                     record_failure(con, report, exc)
                     errors.append(exc)
+                except Exception as exc:
+                    # Unexpected (disk full, a DuckDB error): still leave a trace in the load log.
+                    record_failure(con, report, exc)
+                    raise
                 finally:
                     con.execute("DROP TABLE IF EXISTS _pg_stage")
     except psycopg.OperationalError as exc:
