@@ -23,21 +23,21 @@ class ProcessParams:
     """Coefficients of the latent process. Every one is named in docs/simulator.md."""
 
     # Churn hazard: log h = alpha + loyalty + beta * d + season + maturity term; h <= hazard_cap.
-    alpha: float = -6.0
-    beta: float = 1.2
-    loyalty_sd: float = 1.7
+    alpha: float = -6.1
+    beta: float = 1.7
+    loyalty_sd: float = 1.3
     hazard_cap: float = 0.9
     hazard_season_amplitude: float = 0.15
     # Disengagement d: d_t = rho * d_{t-1} + shocks_t + noise_sd * N(0,1).
-    rho: float = 0.85
-    noise_sd: float = 0.32
+    rho: float = 0.88
+    noise_sd: float = 0.3
     d_init_mean: float = 0.0
     d_init_sd: float = 0.55
     # Complaints: monthly probability complaint_base + complaint_slope * service_sensitivity.
-    complaint_base: float = 0.012
-    complaint_slope: float = 0.045
+    complaint_base: float = 0.015
+    complaint_slope: float = 0.06
     # shock = size * (0.3 + service_sensitivity) * severity / 3
-    complaint_unresolved_shock: float = 1.1
+    complaint_unresolved_shock: float = 1.3
     complaint_resolved_shock: float = 0.2
     # Competitor rate moves: shock = spread_effect * rate_sensitivity * (spread - spread_ref) / 1pp.
     spread_effect: float = 1.1
@@ -61,8 +61,8 @@ class ProcessParams:
     relocation_prob: float = 0.001
     relocation_churn_prob: float = 0.5
     # How disengagement shows in observable behaviour.
-    txn_engagement_k: float = 0.45
-    login_engagement_k: float = 0.5
+    txn_engagement_k: float = 1.2
+    login_engagement_k: float = 1.2
     asset_drain_k: float = 0.35
     transfer_out_base: float = 0.02
     transfer_out_slope: float = 0.09

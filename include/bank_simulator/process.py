@@ -58,7 +58,7 @@ PENDING, ALIVE, CHURNED = 0, 1, 2
 
 # Complaint severity 1..5 and the chance it is resolved within the month it was raised.
 SEVERITY_P = np.array([0.30, 0.30, 0.20, 0.13, 0.07])
-RESOLVED_IN_MONTH_P = np.array([0.85, 0.78, 0.65, 0.5, 0.35])
+RESOLVED_IN_MONTH_P = np.array([0.75, 0.65, 0.5, 0.4, 0.3])
 COMPLAINT_CATEGORIES = ["fees", "service_attitude", "waiting_time", "product", "digital_channel", "other"]
 COMPLAINT_CATEGORY_P = np.array([0.25, 0.2, 0.2, 0.15, 0.12, 0.08])
 INTERACTION_KINDS = ["complaint", "inquiry", "survey"]
@@ -429,6 +429,17 @@ class BankSimulation:
     def _products_month(self, t, ms, me, nd, churn, payroll_lost):
         p, pop = self.p, self.pop
         rp = _rng(self.seed, S_PRODUCTS, t)
+        # Closing customers first: a product maturing later in the churn month closes with the account.
+        closing = np.flatnonzero(churn & (self.churn_type == 0))
+        if len(closing):
+            rows = self.prod_row[closing]
+            cd = np.broadcast_to(self.churn_day[closing, None], rows.shape)
+            ok = rows >= 0
+            r, c = rows[ok], cd[ok]
+            self.products.close_day[r] = np.where(self.products.close_day[r] < 0, c, self.products.close_day[r])
+            self.holds[closing] = False
+            self.mat_month[closing] = 10_000
+            self.prod_row[closing] = -1
         for k, terms in ((TD, pop.td_term), (WM, pop.wm_term)):
             due = np.flatnonzero(self.mat_month[:, k] == t)
             if len(due) == 0:
@@ -455,16 +466,6 @@ class BankSimulation:
             self.products.close_day[self.prod_row[pl, PAYROLL]] = ms + rp.integers(0, nd, len(pl))
             self.holds[pl, PAYROLL] = False
             self.prod_row[pl, PAYROLL] = -1
-        closing = np.flatnonzero(churn & (self.churn_type == 0))
-        if len(closing):
-            rows = self.prod_row[closing]
-            cd = np.broadcast_to(self.churn_day[closing, None], rows.shape)
-            ok = rows >= 0
-            r, c = rows[ok], cd[ok]
-            self.products.close_day[r] = np.where(self.products.close_day[r] < 0, c, self.products.close_day[r])
-            self.holds[closing] = False
-            self.mat_month[closing] = 10_000
-            self.prod_row[closing] = -1
         drained = np.flatnonzero(churn & (self.churn_type == 1))
         # Drained customers keep their accounts but stop investing: maturing products are not renewed.
         self.mat_month[drained, TD] = np.where(self.mat_month[drained, TD] < 10_000, self.mat_month[drained, TD], 10_000)
