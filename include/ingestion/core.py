@@ -286,10 +286,12 @@ def check_required(table: Table, drift: SchemaDrift) -> None:
 # the load
 
 
-def _checks(col: Column, typed: str, raw: str, now_sql: str) -> list[tuple[str, str]]:
+def _checks(col: Column, typed: str, raw: str, now_sql: str, src_type: str) -> list[tuple[str, str]]:
     """(condition, reason) pairs for one column; conditions are true for a violating row."""
     out = []
-    if col.type.upper() != "VARCHAR":
+    if src_type.upper() == "BLOB" and col.type.upper() == "VARCHAR":
+        out.append((f"{raw} IS NOT NULL AND {typed} IS NULL", f"{col.name}: not valid UTF-8 text (bad encoding)"))
+    elif src_type.upper().replace(" ", "") != col.type.upper().replace(" ", ""):
         out.append((f"{raw} IS NOT NULL AND {typed} IS NULL", f"{col.name}: cannot cast to {col.type}"))
     if col.required:
         out.append((f"{raw} IS NULL", f"{col.name}: required value missing"))
@@ -351,6 +353,9 @@ def load_relation(
                 raw_e = ref
             if src_type.upper() == c.type.upper().replace(" ", ""):
                 typed_e = raw_e
+            elif c.type.upper() == "VARCHAR" and src_type.upper() == "BLOB":
+                # Text stored as bytes: decode as UTF-8; bytes in another encoding fail and are quarantined.
+                typed_e = f"TRY(decode({raw_e}))"
             elif c.type.upper() == "BOOLEAN" and src_type.upper() == "VARCHAR":
                 # Exports write booleans as true/false, t/f, 1/0 or yes/no.
                 typed_e = (f"CASE lower({raw_e}) WHEN 'yes' THEN true WHEN 'no' THEN false "
@@ -379,7 +384,8 @@ def load_relation(
     )
     checks = []
     for c in cols:
-        checks += _checks(c, qi(c.name), qi("_raw_" + c.name), now_sql)
+        src_type = lower[c.name.lower()][1] if c.name.lower() in lower else c.type
+        checks += _checks(c, qi(c.name), qi("_raw_" + c.name), now_sql, src_type)
     reason = "NULLIF(concat_ws('; ', " + ", ".join(f"CASE WHEN {cond} THEN {ql(r)} END" for cond, r in checks) + "), '')"
     payload = "to_json(struct_pack(" + ", ".join(f"{qi(c.name)} := {qi('_raw_' + c.name)}" for c in cols) + "))"
     col_list = ", ".join(qi(c.name) for c in cols)
