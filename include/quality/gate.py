@@ -344,15 +344,20 @@ def _sql_failures(outcomes: list[ExpectationOutcome], suite_docs: list[dict[str,
 def _sql_sample(con, doc: dict[str, Any], batch_sql: str, outcome: ExpectationOutcome) -> list[dict[str, Any]]:
     for exp in doc["expectations"]:
         if exp["type"] == "unexpected_rows_expectation" and _expectation_label(exp) == outcome.expectation:
-            # The same substitution GX makes: queries with a JOIN alias {batch} themselves.
-            query = exp["kwargs"]["unexpected_rows_query"]
-            has_join = re.search(r"\bjoin\b", query, flags=re.IGNORECASE) is not None
-            query = query.replace("{batch}", f"({batch_sql})" if has_join else f"({batch_sql}) as subselect")
             try:
-                cur = con.execute(f"select * from ({query}) limit {SAMPLE_SIZE}")
-                names = [d[0] for d in cur.description]
-                return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+                return unexpected_rows(con, exp["kwargs"]["unexpected_rows_query"], batch_sql, limit=SAMPLE_SIZE)
             except Exception as exc:  # a sample is a courtesy; the failure itself is recorded
                 log.warning("could not sample %s: %s", outcome.expectation, exc)
                 return []
     return []
+
+
+def unexpected_rows(con, unexpected_rows_query: str, batch_sql: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """The rows a custom-SQL expectation flags, computed the way GX does (for samples and audits)."""
+    # The same substitution GX makes: queries with a JOIN alias {batch} themselves.
+    has_join = re.search(r"\bjoin\b", unexpected_rows_query, flags=re.IGNORECASE) is not None
+    query = unexpected_rows_query.replace("{batch}", f"({batch_sql})" if has_join else f"({batch_sql}) as subselect")
+    query = query.replace("{{", "{").replace("}}", "}")  # str.format escapes, as GX unescapes them
+    cur = con.execute(f"select * from ({query})" + (f" limit {int(limit)}" if limit else ""))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

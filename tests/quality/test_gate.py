@@ -48,6 +48,14 @@ def test_clean_data_raises_no_alarm_and_stores_every_result(layer, warehouse_cop
     assert "Data Docs" in result.data_docs_index.read_text() or "<html" in result.data_docs_index.read_text().lower()
 
 
+def test_no_false_alarm_for_a_past_as_of_date(warehouse_copy, tmp_path):
+    """A backfill: the warehouse holds data after the as_of_date, which must not look wrong."""
+    result = run_gate("raw", warehouse_path=warehouse_copy, as_of_date="2024-03-31", run_id="backfill",
+                      expectations_dir=EXPECTATIONS, output_dir=tmp_path)
+    assert [(o.table_name, o.expectation, o.observed_value) for o in result.failures] == []
+    assert result.row_counts["raw.transactions"] > 0
+
+
 def test_critical_failure_raises_after_storing(warehouse_copy, as_of_date, tmp_path):
     con = duckdb.connect(str(warehouse_copy))
     # A duplicated customer and a NULL key: both primary-key expectations are critical.
