@@ -294,14 +294,19 @@ class BankSimulation:
             re = _rng(self.seed, S_EVENTS, t)
             shock = np.zeros(n)
             pc = p.complaint_base + p.complaint_slope * pop.service_sens
-            comp = alive & (re.random(n) < pc)
+            # Every per-customer draw is a full-length array taken in a fixed order, so one
+            # customer's fate never shifts another's random numbers (treatment effects stay clean).
+            u_comp, u_sev, u_res, u_job, u_pay, u_dip, u_rmday = (re.random(n) for _ in range(7))
+            noise = re.standard_normal(n)
+            leave_u = re.random(self.n_rm + 1)
+            comp = alive & (u_comp < pc)
             ci = np.flatnonzero(comp)
-            sev = re.choice(5, size=len(ci), p=SEVERITY_P) + 1
-            res_in_month = re.random(len(ci)) < RESOLVED_IN_MONTH_P[sev - 1]
+            sev = np.minimum(np.searchsorted(np.cumsum(SEVERITY_P), u_sev[ci], side="right"), 4) + 1
+            res_in_month = u_res[ci] < RESOLVED_IN_MONTH_P[sev - 1]
             size = np.where(res_in_month, p.complaint_resolved_shock, p.complaint_unresolved_shock)
             shock[ci] += size * g_ss[ci] * sev / 3.0
             # relationship-manager turnover: a manager leaves, customers get a new one
-            leave = np.flatnonzero(re.random(self.n_rm + 1) < p.rm_turnover_prob)
+            leave = np.flatnonzero(leave_u < p.rm_turnover_prob)
             leave = leave[leave > 0]
             moved = alive & np.isin(self.rm, leave)
             mi = np.flatnonzero(moved)
@@ -312,15 +317,14 @@ class BankSimulation:
                 remap = dict(zip(leave.tolist(), new_ids.tolist(), strict=True))
                 old = self.rm[mi]
                 self.rm[mi] = np.array([remap[x] for x in old.tolist()], dtype=np.int64) if len(mi) else old
-                self.rm_rows.append((mi, self.rm[mi].copy(), ms + re.integers(0, nd, len(mi))))
+                self.rm_rows.append((mi, self.rm[mi].copy(), ms + (u_rmday[mi] * nd).astype(np.int64)))
             shock[mi] += p.rm_turnover_shock * seg_w[mi]
-            job = alive & (re.random(n) < p.job_change_prob)
+            job = alive & (u_job < p.job_change_prob)
             shock[job] += p.job_change_shock
-            payroll_lost = job & self.holds[:, PAYROLL] & (re.random(n) < p.payroll_loss_prob)
+            payroll_lost = job & self.holds[:, PAYROLL] & (u_pay < p.payroll_loss_prob)
             mat = self.maturity_count(t) * alive
             shock += p.maturity_shock * pop.rate_sens * mat
             shock += (p.spread_effect * pop.rate_sens * (self.spread[pop.city] - p.spread_ref) / 0.01)
-            noise = re.standard_normal(n)
             self.d[ai] = p.rho * self.d[ai] + shock[ai] + p.noise_sd * noise[ai]
 
             # --- churn
@@ -346,7 +350,7 @@ class BankSimulation:
             b_day = np.where(churn, self.churn_day - 1, me)
             act &= b_day >= a_day
             dpos = np.maximum(self.d, 0.0)
-            dip = np.where(re.random(n) < p.dip_prob, p.dip_factor, 1.0)
+            dip = np.where(u_dip < p.dip_prob, p.dip_factor, 1.0)
 
             # --- products: maturities, payroll loss, closures
             self._products_month(t, ms, me, nd, churn, payroll_lost)
@@ -429,6 +433,7 @@ class BankSimulation:
     def _products_month(self, t, ms, me, nd, churn, payroll_lost):
         p, pop = self.p, self.pop
         rp = _rng(self.seed, S_PRODUCTS, t)
+        u_roll, u_payday = rp.random(self.n), rp.random(self.n)
         # Closing customers first: a product maturing later in the churn month closes with the account.
         closing = np.flatnonzero(churn & (self.churn_type == 0))
         if len(closing):
@@ -449,7 +454,7 @@ class BankSimulation:
             close = np.where(self.products.close_day[rows] < 0, mday, self.products.close_day[rows])
             # A product already closed by the customer's churn stays closed on that day.
             self.products.close_day[rows] = close
-            roll = (self.state[due] == ALIVE) & (rp.random(len(due)) < p.maturity_rollover_prob * (1.2 - 0.4 * pop.rate_sens[due]))
+            roll = (self.state[due] == ALIVE) & (u_roll[due] < p.maturity_rollover_prob * (1.2 - 0.4 * pop.rate_sens[due]))
             ri = due[roll]
             self.gen[ri, k] += 1
             term = terms[ri]
@@ -463,7 +468,7 @@ class BankSimulation:
             self.prod_row[lapsed, k] = -1
         pl = np.flatnonzero(payroll_lost & self.holds[:, PAYROLL])
         if len(pl):
-            self.products.close_day[self.prod_row[pl, PAYROLL]] = ms + rp.integers(0, nd, len(pl))
+            self.products.close_day[self.prod_row[pl, PAYROLL]] = ms + (u_payday[pl] * nd).astype(np.int64)
             self.holds[pl, PAYROLL] = False
             self.prod_row[pl, PAYROLL] = -1
         drained = np.flatnonzero(churn & (self.churn_type == 1))

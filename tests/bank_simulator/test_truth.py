@@ -1,0 +1,142 @@
+"""The truth: one row per active customer and month-end, realistic oracle AUC, calibration, and the
+known effect of fed-back retention actions."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from include.bank_simulator import DEFAULT_PARAMS, generate
+
+
+@pytest.fixture(scope="module")
+def truth(bank) -> pd.DataFrame:
+    return pq.read_table(bank["truth_dir"] / "churn_truth.parquet").to_pandas()
+
+
+def test_truth_lives_apart_from_the_source_dir(bank):
+    assert not any("truth" in p.name for p in bank["source_dir"].iterdir())
+    assert {p.name for p in bank["truth_dir"].iterdir()} >= {"churn_truth.parquet", "customer_traits.parquet",
+                                                              "truth_summary.json"}
+    with pytest.raises(ValueError, match="apart"):
+        generate(bank["source_dir"], bank["source_dir"], customers=10, months=2)
+
+
+def test_one_row_per_active_customer_and_month_end(bank, truth):
+    con = bank["con"]
+    assert not truth.duplicated(["customer_id", "as_of_date"]).any()
+    month_ends = sorted(pd.to_datetime(bank["manifest"]["month_ends"]).date)
+    assert sorted(truth["as_of_date"].unique()) == month_ends
+    expected = con.execute("""
+        SELECT count(*) FROM customers c CROSS JOIN (SELECT DISTINCT month_end FROM market_environment) m
+        LEFT JOIN churn_events e USING (customer_id)
+        WHERE c.onboarding_date <= m.month_end AND (e.churn_date IS NULL OR e.churn_date > m.month_end)""").fetchone()[0]
+    assert len(truth) == expected
+    assert truth["churn_probability_true"].between(0, 1).all()
+
+
+def test_labels_follow_the_churn_events_and_the_horizon(bank, truth):
+    end = pd.Timestamp(bank["manifest"]["end_month_end"])
+    as_of = pd.to_datetime(truth["as_of_date"])
+    unlabeled = as_of + pd.Timedelta(days=90) > end
+    assert truth.loc[unlabeled, "churned_within_horizon"].isna().all()
+    assert truth.loc[~unlabeled, "churned_within_horizon"].notna().all()
+    events = bank["con"].execute("SELECT customer_id, churn_date FROM churn_events").df()
+    merged = truth.loc[~unlabeled].merge(events, on="customer_id", how="left", suffixes=("", "_event"))
+    cd = pd.to_datetime(merged["churn_date_event"])
+    a = pd.to_datetime(merged["as_of_date"])
+    expected = (cd > a) & (cd <= a + pd.Timedelta(days=90))
+    assert (merged["churned_within_horizon"].astype(bool) == expected).all()
+
+
+def test_oracle_auc_is_realistic_and_reported(bank, truth):
+    labeled = truth.dropna(subset=["churned_within_horizon"])
+    auc = roc_auc_score(labeled["churned_within_horizon"].astype(bool), labeled["churn_probability_true"])
+    assert 0.80 <= auc <= 0.92, auc
+    summary = json.loads((bank["truth_dir"] / "truth_summary.json").read_text())
+    assert summary["oracle_roc_auc"] == pytest.approx(auc, abs=1e-3)
+    assert bank["manifest"]["truth"]["oracle_roc_auc"] == summary["oracle_roc_auc"]
+    assert "oracle_roc_auc" not in json.loads((bank["source_dir"] / "_manifest.json").read_text())
+
+
+def test_truth_is_calibrated(truth):
+    labeled = truth.dropna(subset=["churned_within_horizon"]).copy()
+    observed = labeled["churned_within_horizon"].astype(float)
+    ratio = labeled["churn_probability_true"].mean() / observed.mean()
+    # first-order in the hazard (docs/simulator.md): slightly above 1 for the riskiest customers
+    assert 0.85 <= ratio <= 1.25, ratio
+    labeled["decile"] = pd.qcut(labeled["churn_probability_true"], 10, labels=False)
+    by_decile = labeled.groupby("decile")["churned_within_horizon"].mean()
+    assert by_decile.iloc[-1] > 8 * by_decile.iloc[0]
+    assert by_decile.iloc[-1] > by_decile.iloc[4] > by_decile.iloc[0]
+
+
+@pytest.fixture(scope="module")
+def treated_bank(bank, truth, tmp_path_factory):
+    """The same bank with retention actions fed back for the riskiest customers at 2024-06-30."""
+    at = truth[truth["as_of_date"] == pd.Timestamp("2024-06-30").date()].sort_values(
+        "churn_probability_true", ascending=False)
+    treated = at["customer_id"].iloc[:250].tolist()
+    control = at["customer_id"].iloc[250:400].tolist()
+    actions = pd.DataFrame({
+        "action_id": [f"A{i:05d}" for i in range(len(treated) + len(control))],
+        "customer_id": treated + control,
+        "as_of_date": pd.Timestamp("2024-06-30").date(),
+        "action_type": "rm_call",
+        "action_date": pd.Timestamp("2024-07-03").date(),
+        "relationship_manager_id": None,
+        "control_group": [False] * len(treated) + [True] * len(control),
+    })
+    root = tmp_path_factory.mktemp("treated")
+    manifest = generate(root / "source", root / "truth", size="tiny", seed=42, retention_actions=actions)
+    return {"manifest": manifest, "root": root, "treated": treated, "control": control}
+
+
+def _churn(path):
+    return pq.read_table(path / "churn_events.parquet").to_pandas().set_index("customer_id")["churn_date"]
+
+
+def test_retention_feedback_reduces_the_treated_hazard_only(bank, treated_bank):
+    base = _churn(bank["source_dir"])
+    after = _churn(treated_bank["root"] / "source")
+    treated = set(treated_bank["treated"])
+    window = (pd.Timestamp("2024-07-01").date(), pd.Timestamp("2024-09-30").date())
+
+    def in_window(series, ids):
+        return sum(1 for c in ids if c in series.index and window[0] <= series[c] <= window[1])
+
+    assert in_window(after, treated) < in_window(base, treated)
+    # customers not treated (the control group included) churn exactly as before: common random numbers
+    others_base = base[~base.index.isin(treated)]
+    others_after = after[~after.index.isin(treated)]
+    assert others_base.sort_index().equals(others_after.sort_index())
+    feedback = treated_bank["manifest"]["retention_feedback"]
+    assert feedback["treated_customers"] == len(treated)
+    assert str(DEFAULT_PARAMS.treatment_effect) in feedback["effect"]
+
+
+def test_truth_reflects_the_known_treatment_effect(bank, truth, treated_bank):
+    after = pq.read_table(treated_bank["root"] / "truth" / "churn_truth.parquet").to_pandas()
+    key = ["customer_id", "as_of_date"]
+    at = pd.Timestamp("2024-06-30").date()
+    b = truth[truth["as_of_date"] == at].set_index(key)["churn_probability_true"]
+    a = after[after["as_of_date"] == at].set_index(key)["churn_probability_true"]
+    treated = [(c, at) for c in treated_bank["treated"]]
+    control = [(c, at) for c in treated_bank["control"]]
+    ratio = (a.loc[treated] / b.loc[treated]).median()
+    assert ratio == pytest.approx(DEFAULT_PARAMS.treatment_effect, abs=0.08)
+    assert np.allclose(a.loc[control], b.loc[control])
+
+
+def test_retention_actions_are_written_with_outcomes(treated_bank):
+    table = pq.read_table(treated_bank["root"] / "source" / "retention_actions.parquet").to_pandas()
+    assert len(table) == len(treated_bank["treated"]) + len(treated_bank["control"])
+    assert set(table["outcome"]) <= {"retained", "churned"}
+    assert table["control_group"].sum() == len(treated_bank["control"])
+    churned = table[table["outcome"] == "churned"]
+    assert (pd.to_datetime(churned["outcome_date"]) > pd.Timestamp("2024-07-03")).all()
