@@ -44,7 +44,10 @@ select
     population.city_tier,
     population.segment as bank_segment,
     {{ churn_warning.days_between('population.onboarding_date', 'population.as_of_date') }} as tenure_days,
-    {{ churn_warning.days_between('rm.last_assigned_date', 'population.as_of_date') }} as rm_tenure_days,
+    -- A customer with no reassignment on record has had the same manager since onboarding.
+    {{ churn_warning.days_between(
+        'coalesce(rm.last_assigned_date, population.onboarding_date)', 'population.as_of_date'
+    ) }} as rm_tenure_days,
     rm.rm_changes_365d
 from population
 left join rm
