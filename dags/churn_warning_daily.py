@@ -98,7 +98,9 @@ with DAG(
     settings = get_settings()
     raw = ingest_raw()
     raw_checked = validate.override(task_id="validate_raw")("raw", **RUN)
-    staging = dbt_task_group(settings, "dbt_staging", ["path:models/staging", "path:models/intermediate"])
+    staging = dbt_task_group(
+        settings, "dbt_staging", ["path:models/staging", "path:models/intermediate"], tests_need_all_parents=True
+    )
     staging_checked = validate.override(task_id="validate_staging")("staging", **RUN)
     marts = dbt_task_group(settings, "dbt_marts", ["path:models/marts"])
     marts_checked = validate.override(task_id="validate_indicators", outlets=[INDICATOR_MARTS])("marts", **RUN)

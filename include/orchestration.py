@@ -25,9 +25,16 @@ DEFAULT_ARGS = {
 AS_OF_DATE_TEMPLATE = "{{ params.as_of_date or ds }}"
 
 
-def dbt_task_group(settings: Settings, group_id: str, select: list[str], *, extra_vars: dict | None = None):
-    """A Cosmos DbtTaskGroup for one dbt layer: one Airflow task per model, each ``dbt build``
-    (model and its tests together), run in-process by dbtRunner."""
+def dbt_task_group(
+    settings: Settings, group_id: str, select: list[str], *, tests_need_all_parents: bool = False,
+    extra_vars: dict | None = None,
+):
+    """A Cosmos DbtTaskGroup for one dbt layer: one Airflow task per model (``dbt run``), then one
+    task with the layer's tests, run in-process by dbtRunner.
+
+    ``tests_need_all_parents`` (dbt's cautious indirect selection) keeps a test that also reads a
+    later layer, such as a relationship from a mart to a staging model, out of an earlier layer's
+    test task; the later layer's test task runs it once both sides are built."""
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import InvocationMode, LoadMode, TestBehavior
 
@@ -50,7 +57,7 @@ def dbt_task_group(settings: Settings, group_id: str, select: list[str], *, extr
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             select=select,
-            test_behavior=TestBehavior.BUILD,
+            test_behavior=TestBehavior.AFTER_ALL,
             enable_mock_profile=False,
         ),
         operator_args={
@@ -60,6 +67,7 @@ def dbt_task_group(settings: Settings, group_id: str, select: list[str], *, extr
                 "CHURN_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
             },
             "install_deps": False,
+            "dbt_cmd_flags": ["--indirect-selection", "cautious" if tests_need_all_parents else "eager"],
             "pool": WAREHOUSE_POOL,
         },
     )

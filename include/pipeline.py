@@ -51,7 +51,10 @@ def ingest_sources(settings: Settings) -> list[dict]:
 
 
 def run_quality_gate(settings: Settings, layer: str, *, as_of_date, run_id: str) -> dict:
-    """Validate a layer; warnings notify the owners, a critical failure notifies them and raises."""
+    """Validate a layer; warnings notify the owners, a critical failure notifies them and raises.
+
+    A notification that cannot be delivered (no SMTP server on a laptop, a webhook down) is
+    logged and reported in the task's result; it never hides the data-quality outcome itself."""
     from include import quality
 
     output_dir = settings.quality_dir / run_id.replace(":", "_").replace("+", "_")
@@ -65,10 +68,22 @@ def run_quality_gate(settings: Settings, layer: str, *, as_of_date, run_id: str)
             output_dir=output_dir,
         )
     except quality.CriticalDataQualityError as error:
-        quality.notify_owners(error.result, smtp_conn_id=settings.smtp_conn_id, sender=settings.alert_from)
+        _notify(settings, error.result)
         raise
-    quality.notify_owners(result, smtp_conn_id=settings.smtp_conn_id, sender=settings.alert_from)
-    return result.summary()
+    summary = result.summary()
+    summary["notification_error"] = _notify(settings, result)
+    return summary
+
+
+def _notify(settings: Settings, result) -> str | None:
+    from include import quality
+
+    try:
+        quality.notify_owners(result, smtp_conn_id=settings.smtp_conn_id, sender=settings.alert_from)
+    except Exception as error:  # delivery problems must not mask the data-quality result
+        log.error("data-quality owners could not be notified: %s", error)
+        return str(error)
+    return None
 
 
 def _read(settings: Settings, sql: str, params: list | None = None) -> pd.DataFrame:

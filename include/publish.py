@@ -13,11 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from include.contract import load_contract
-from include.warehouse import scalar
+from include.warehouse import connect, scalar
 
 
 class PublishError(RuntimeError):
@@ -54,33 +53,34 @@ def publish_snapshot(
     staging_path.unlink(missing_ok=True)
     counts: dict[str, int] = {}
     pii = _pii_names()
-    con = duckdb.connect(str(staging_path))
+    # Read through a connection to the warehouse and write into the attached new file: the
+    # warehouse may already be open in this process, which rules out attaching it a second time.
+    con = connect(warehouse_path, read_only=True)
     try:
-        con.execute(f"attach '{warehouse_path}' as wh (read_only)")
+        con.execute(f"attach '{staging_path}' as snap (read_write)")
         existing = {
             f"{schema}.{table}"
             for schema, table in con.execute(
-                "select schema_name, table_name from duckdb_tables() where database_name = 'wh'"
+                "select schema_name, table_name from duckdb_tables() where database_name = current_database()"
             ).fetchall()
         }
         for name, spec in tables.items():
             if spec.frame is not None:
                 con.register("_frame", spec.frame)
-                con.execute(f'create table "{name}" as select * from _frame')
+                con.execute(f'create table snap.main."{name}" as select * from _frame')
                 con.unregister("_frame")
             elif spec.source in existing:
                 where = f" where {spec.where}" if spec.where else ""
-                con.execute(f'create table "{name}" as select {spec.columns} from wh.{spec.source}{where}')
+                con.execute(f'create table snap.main."{name}" as select {spec.columns} from {spec.source}{where}')
             elif spec.required:
                 raise PublishError(f"cannot publish {name!r}: the warehouse has no table {spec.source}")
             else:
                 continue
-            columns = [row[0] for row in con.execute(f'describe "{name}"').fetchall()]
+            columns = [row[0] for row in con.execute(f'describe snap.main."{name}"').fetchall()]
             leaked = pii.intersection(columns)
             if leaked:
                 raise PublishError(f"refusing to publish {name!r}: it carries PII columns in clear {sorted(leaked)}")
-            counts[name] = scalar(con, f'select count(*) from "{name}"')
-        con.execute("detach wh")
+            counts[name] = scalar(con, f'select count(*) from snap.main."{name}"')
         manifest = pd.DataFrame(
             {
                 "run_id": [run_id],
@@ -90,8 +90,9 @@ def publish_snapshot(
             }
         )
         con.register("_manifest", manifest)
-        con.execute("create table publication as select * from _manifest")
-        con.execute("checkpoint")
+        con.execute("create table snap.main.publication as select * from _manifest")
+        con.unregister("_manifest")
+        con.execute("detach snap")
     except Exception:
         con.close()
         staging_path.unlink(missing_ok=True)

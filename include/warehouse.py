@@ -29,7 +29,15 @@ def connect(
         config["memory_limit"] = memory_limit
     if threads:
         config["threads"] = threads
-    return duckdb.connect(str(path), read_only=read_only, config=config)
+    try:
+        return duckdb.connect(str(path), read_only=read_only, config=config)
+    except duckdb.ConnectionException as error:
+        if "different configuration" not in str(error):
+            raise
+        # The file is already open in this process (dbt-duckdb keeps its connection after an
+        # in-process dbt run, as under `airflow dags test`); DuckDB shares an instance only with a
+        # connection of the same configuration, so join that one.
+        return duckdb.connect(str(path))
 
 
 @contextmanager
