@@ -91,6 +91,7 @@ def ingest_api(
     memory_limit: str | None = None,
     threads: int | None = None,
     raise_on_failure: bool = True,
+    full_refresh: bool = False,
 ) -> list[LoadReport]:
     """Load the contract tables from a paginated JSON API into ``raw``."""
     import requests
@@ -110,7 +111,7 @@ def ingest_api(
             os.close(fd)
             try:
                 params: dict[str, Any] = {"limit": page_size}
-                wm = get_watermark(con, table.name, url) if table.watermark else None
+                wm = get_watermark(con, table.name, url) if table.watermark and not full_refresh else None
                 if wm is not None:
                     params["since"] = wm
                 columns: set[str] = set()
@@ -159,7 +160,7 @@ def ingest_api(
                         f"columns = {{values: 'JSON', _source_page: 'VARCHAR', _item: 'BIGINT'}})"
                     )
                 load_relation(con, table, relation, source_columns=dict.fromkeys(present, "VARCHAR"),
-                              report=report, watermark_source=url, now=now)
+                              report=report, watermark_source=url, now=now, incremental=not full_refresh)
             except IngestionError as exc:
                 record_failure(con, report, exc)
                 errors.append(exc)

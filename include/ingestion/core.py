@@ -322,6 +322,7 @@ def load_relation(
     now: dt.datetime | None = None,
     pre_quarantined_sql: str | None = None,
     use_watermark: bool = True,
+    incremental: bool = True,
     row_prefix: str = "",
     source_names: list[str] | None = None,
     trim_text: bool = True,
@@ -334,6 +335,8 @@ def load_relation(
     the quarantine, e.g. "line 17"). With ``source_names``, ``_source`` is instead a 1-based index
     into that list (an integer per row is much cheaper than a file path per row). ``pre_quarantined_sql`` optionally yields rows the reader
     itself rejected (``_source, _row, reason, payload``), e.g. CSV lines with a bad encoding.
+    ``incremental=False`` reads past the stored watermark (a full refresh: corrected historical
+    rows are upserted, identical ones skipped); the watermark still advances.
     Runs in one transaction with the load-log row; the caller owns the connection."""
     now = now or utcnow()
     now_sql = f"TIMESTAMP {ql(now.strftime('%Y-%m-%d %H:%M:%S'))}"
@@ -370,7 +373,7 @@ def load_relation(
     wm_before = get_watermark(con, table.name, watermark_source) if (use_watermark and table.watermark) else None
     report.watermark_before = wm_before
     where = "TRUE"
-    if wm_before is not None:
+    if wm_before is not None and incremental:
         i = [c.name for c in cols].index(table.watermark)
         wm_col = cols[i]
         # Re-read the boundary value itself (>=): rows sharing the last timestamp that arrive late

@@ -178,13 +178,15 @@ def ingest_files(
     memory_limit: str | None = None,
     threads: int | None = None,
     raise_on_failure: bool = True,
+    full_refresh: bool = False,
 ) -> list[LoadReport]:
     """Load the contract tables found under ``source_dir`` (a directory, a file or a glob) into
     ``raw``. One LoadReport per table asked for (status ``no_source`` when the source has none).
 
     A table whose source lacks a required column is not loaded (its load_log row says why); the
     other tables still load, and :class:`LoadFailed` is raised at the end unless
-    ``raise_on_failure`` is false."""
+    ``raise_on_failure`` is false. ``full_refresh`` reads every row again, ignoring the stored
+    watermarks (to take corrected historical rows); identical rows are still skipped."""
     found = discover(source_dir, tables)
     source_key = str(Path(source_dir).resolve()) if Path(source_dir).exists() else str(source_dir)
     con = open_warehouse(warehouse_path, memory_limit=memory_limit, threads=threads)
@@ -228,6 +230,7 @@ def ingest_files(
                 load_relation(
                     con, table, relation, source_columns=types, report=report, watermark_source=source_key,
                     now=now, pre_quarantined_sql=pre_q, row_prefix=prefix, source_names=names, trim_text=trim,
+                    incremental=not full_refresh,
                 )
             except IngestionError as exc:
                 record_failure(con, report, exc)

@@ -76,6 +76,7 @@ def ingest_postgres(
     memory_limit: str | None = None,
     threads: int | None = None,
     raise_on_failure: bool = True,
+    full_refresh: bool = False,
 ) -> list[LoadReport]:
     """Load the contract tables from ``schema`` of a PostgreSQL database into ``raw``.
 
@@ -107,7 +108,7 @@ def ingest_postgres(
                 try:
                     merge_drift(report.drift, table, f"{schema}.{table.name}", columns)
                     check_required(table, report.drift)
-                    _load_table(pg, sql, con, table, schema, columns, report, source, batch_rows, now)
+                    _load_table(pg, sql, con, table, schema, columns, report, source, batch_rows, now, full_refresh)
                 except IngestionError as exc:
                     record_failure(con, report, exc)
                     errors.append(exc)
@@ -127,7 +128,7 @@ def ingest_postgres(
 
 
 def _load_table(pg, sql, con, table: Table, schema: str, columns: list[str], report: LoadReport,
-                source: str, batch_rows: int, now) -> None:
+                source: str, batch_rows: int, now, full_refresh: bool) -> None:
     wanted = {c.name.lower() for c in table.columns}
     present = [c for c in columns if c.lower() in wanted]
     pk = list(table.primary_key)
@@ -140,7 +141,7 @@ def _load_table(pg, sql, con, table: Table, schema: str, columns: list[str], rep
         key=key_expr,
         tbl=sql.Identifier(schema, table.name),
     )
-    if table.watermark:
+    if table.watermark and not full_refresh:
         wm = get_watermark(con, table.name, source)
         if wm is not None and table.watermark in present:
             # NULLs are read too, so that they are quarantined rather than silently ignored.
@@ -181,4 +182,4 @@ def _load_table(pg, sql, con, table: Table, schema: str, columns: list[str], rep
         Path(tmp).unlink(missing_ok=True)
     relation = f"SELECT * EXCLUDE (_row), {ql(source)} AS _source, _row FROM _pg_stage"
     load_relation(con, table, relation, source_columns=dict.fromkeys(present, "VARCHAR"), report=report,
-                  watermark_source=source, now=now)
+                  watermark_source=source, now=now, incremental=not full_refresh)

@@ -250,3 +250,21 @@ def test_a_table_folder_may_mix_csv_and_parquet(handmade_source, warehouse):
     # The appended record is the CSV's last: its line is the record count plus the header.
     assert row == (str(folder / "part-0.csv"), f"line {source_count(folder / 'part-0.csv') + 1}", "channel: not in accepted values")
     assert_identity(warehouse)
+
+
+def test_full_refresh_takes_corrected_rows_below_the_watermark(handmade_source, warehouse):
+    ingest_files(handmade_source, warehouse, tables=["transactions"])
+    f = handmade_source / "transactions" / "month=2024-01" / "part-0.parquet"
+    con = duckdb.connect()
+    con.execute(f"""COPY (SELECT * REPLACE (CASE WHEN transaction_id = 'T202401-000004' THEN 4444.44 ELSE amount END AS amount)
+        FROM read_parquet('{f}', hive_partitioning = false)) TO '{f}.t' (FORMAT parquet)""")
+    Path(f"{f}.t").replace(f)
+    incremental = ingest_files(handmade_source, warehouse, tables=["transactions"])[0]
+    assert incremental.rows_updated == 0  # January is below the watermark: not read again
+    full = ingest_files(handmade_source, warehouse, tables=["transactions"], full_refresh=True)[0]
+    assert full.rows_read == source_count(handmade_source / "transactions")
+    assert (full.rows_updated, full.rows_inserted) == (1, 0)
+    assert full.rows_skipped_duplicate == full.rows_read - 1
+    assert float(scalar(warehouse, "SELECT amount FROM raw.transactions WHERE transaction_id = 'T202401-000004'")) == 4444.44
+    assert full.watermark_after == incremental.watermark_after
+    assert_identity(warehouse)
