@@ -26,8 +26,7 @@ PERCENT_UNITS = ("percent", "pct", "%")
 SHARE_UNITS = ("ratio", "share", "fraction", "proportion", "rate")
 CHANGE_WORDS = ("change", "trend", "growth", "delta", "chg")
 UNIT_ZH = {"days": "天", "day": "天", "months": "个月", "month": "个月", "years": "年", "year": "年",
-           "count": "次", "transactions": "笔", "logins": "次", "products": "个", "score": "分",
-           "points": "分", "complaints": "次"}
+           "transactions": "笔", "logins": "次", "products": "个", "score": "分", "complaints": "次"}
 
 
 def _is_missing(v) -> bool:
@@ -42,9 +41,18 @@ def _unit_kind(unit: str) -> str:
         return "share"
     if any(w in u for w in CURRENCY_UNITS):
         return "currency"
-    if u in ("boolean", "bool", "flag", "yes/no"):
+    if u.startswith(("boolean", "bool", "flag", "yes/no")):
         return "flag"
     return "plain"
+
+
+def _pct(v: float) -> str:
+    a = abs(v)
+    return f"{a:.0f}" if a >= 10 else f"{a:.1f}" if a >= 1 else f"{a:.2f}"
+
+
+# Plain units shown without a word: the indicator's name already says what is counted.
+SILENT_UNITS = ("", "none", "number", "index", "count", "score", "severity", "tier", "category", "flag")
 
 
 def _num(v: float) -> str:
@@ -102,23 +110,29 @@ class ReasonWriter:
             pct = v * 100 if kind == "share" else v
             if is_change:
                 if pct < 0:
-                    return f"fell {abs(pct):.0f}%", f"下降{abs(pct):.0f}%"
+                    return f"fell {_pct(pct)}%", f"下降{_pct(pct)}%"
                 if pct > 0:
-                    return f"rose {pct:.0f}%", f"上升{pct:.0f}%"
+                    return f"rose {_pct(pct)}%", f"上升{_pct(pct)}%"
                 return "unchanged", "无变化"
-            return f"{pct:.0f}%", f"{pct:.0f}%"
+            sign = "-" if pct < 0 else ""
+            return f"{sign}{_pct(pct)}%", f"{sign}{_pct(pct)}%"
         if kind == "flag":
             return ("yes", "是") if v >= 0.5 else ("no", "否")
         if kind == "currency":
+            # A generic "currency" unit adds nothing; a code (CNY, EUR) is shown.
+            cur = "" if m["unit"].strip().lower() in ("currency", "amount", "money") else m["unit"].strip()
+            cur_en = f" {cur}" if cur else ""
             if is_change:
                 if v < 0:
-                    return f"fell by {_num(-v)} {m['unit']}", f"减少{_num_zh(-v)}{m['unit']}"
-                return f"rose by {_num(v)} {m['unit']}", f"增加{_num_zh(v)}{m['unit']}"
-            return f"{_num(v)} {m['unit']}", f"{_num_zh(v)}{m['unit']}"
+                    return f"fell by {_num(-v)}{cur_en}", f"减少{_num_zh(-v)}{cur}"
+                return f"rose by {_num(v)}{cur_en}", f"增加{_num_zh(v)}{cur}"
+            return f"{_num(v)}{cur_en}", f"{_num_zh(v)}{cur}"
         unit = m["unit"].strip()
-        unit_zh = UNIT_ZH.get(unit.lower(), "" if unit.lower() in ("", "none", "number", "index") else unit)
-        unit_en = "" if unit.lower() in ("", "none", "number", "index", "count", "score") else f" {unit}"
-        if ind.lower() == "age" or m["name_en"].lower() == "age":
+        first = unit.lower().split(" ")[0] if unit else ""
+        silent = first in SILENT_UNITS
+        unit_zh = UNIT_ZH.get(first, "" if silent else unit)
+        unit_en = "" if silent else f" {first}"
+        if ind.lower().startswith("age") or m["name_en"].lower().startswith("age"):
             unit_zh = "岁"
         if is_change and v != 0:
             word, word_zh = ("rose", "上升") if v > 0 else ("fell", "下降")

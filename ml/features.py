@@ -35,7 +35,8 @@ KEY_COLUMNS = ("customer_id", "as_of_date")
 LABEL_COLUMN = "churned_within_horizon"
 # Columns a panel may carry that are never features: keys, label, label metadata, identifiers.
 NON_FEATURE_COLUMNS = frozenset(
-    {*KEY_COLUMNS, LABEL_COLUMN, "churn_date", "churn_type", "label_definition", "horizon_days"}
+    {*KEY_COLUMNS, LABEL_COLUMN, "churn_date", "churn_type", "churn_reason", "label_definition",
+     "horizon_days", "horizon_end_date"}
 )
 CATEGORICAL_TYPES = ("varchar", "string", "text", "category", "categorical", "enum", "char")
 BOOLEAN_TYPES = ("boolean", "bool")

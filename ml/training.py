@@ -43,6 +43,7 @@ from ml.features import (
 )
 from ml.models import (
     FAMILIES,
+    SEARCH_KEYS,
     SIMPLICITY,
     FittedModel,
     feature_importance,
@@ -280,6 +281,7 @@ def _train_and_register(training_panel_df, catalog_df, *, models_dir, seed, tria
     log.info("registered %s (champion family %s) in %.1fs", version, champion_family, duration)
     return {
         "model_version": version,
+        "version": version,  # the same, under the short name the pipeline reads
         "champion_family": champion_family,
         "promoted": promote,
         "champion": registry.champion(),
@@ -317,9 +319,7 @@ def _backtest(panel, sig, y_all, oracle_all, dates, fitted, champion_family, *, 
         for f in families:
             fixed = None
             if f == "xgboost":
-                fixed = {k: v for k, v in fitted[f].params.items()
-                         if k in ("max_depth", "eta", "min_child_weight", "subsample", "colsample_bytree",
-                                  "reg_lambda", "reg_alpha", "gamma", "pos_weight")}
+                fixed = {k: fitted[f].params[k] for k in SEARCH_KEYS}
             model = _fit_family(f, X_all.loc[m_tr], y_all[m_tr], X_all.loc[m_va], y_all[m_va], sig, seed=seed,
                                 trial_budget=1, time_budget_s=0, search_rows=None,
                                 challenger_rows=challenger_rows, fixed_params=fixed)

@@ -1,0 +1,186 @@
+"""Training: the champion's XGBoost on a 2 M-row customer-month panel, against scikit-learn's
+HistGradientBoostingClassifier at its defaults on the same rows (issue 6).
+
+``python -m benchmarks.stages.train --size demo|large --out result.json``
+
+* rows: ``--rows`` (default 2,000,000) rows of ``marts.training_panel`` from the size's
+  warehouse (``--warehouse``, default the configured one), every indicator column. When the
+  panel has fewer rows, its rows are stacked again under new customer ids until there are
+  enough, and the result says so (``details.rows_source``); with no warehouse at all the
+  synthetic panel of :mod:`ml.synthetic` is used (also said).
+* figure: wall time of one XGBoost fit with the champion's parameters and tree count (from the
+  registry when there is a champion with the same features, else the defaults with 300 trees),
+  on the same matrix the training code builds (native missing values and categories);
+* baseline: ``HistGradientBoostingClassifier()`` (its defaults: 100 iterations, early stopping
+  on a 10 % split above 10,000 rows) on the same matrix, categoricals from the pandas dtype;
+* ratio = XGBoost seconds / HistGradientBoosting seconds (below 1: XGBoost is faster). Each
+  fit's peak resident memory (sampled) and the ROC-AUC of both on the panel's latest as_of_date
+  (held out from both fits) are in ``details``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def progress(text: str) -> None:
+    print(f"train: {text}", file=sys.stderr, flush=True)
+
+
+class PeakRSS:
+    """Peak resident memory of this process while a block runs (sampled every 0.2 s)."""
+
+    def __enter__(self):
+        import psutil
+
+        self._proc = psutil.Process()
+        self.start_mb = self._proc.memory_info().rss / 2**20
+        self.peak_mb = self.start_mb
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+        return self
+
+    def _run(self):
+        while not self._stop.wait(0.2):
+            self.peak_mb = max(self.peak_mb, self._proc.memory_info().rss / 2**20)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
+        self.peak_mb = max(self.peak_mb, self._proc.memory_info().rss / 2**20)
+
+
+def load_panel(warehouse: Path | None, rows: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    if warehouse is not None and warehouse.exists():
+        import duckdb
+
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            n = con.execute("select count(*) from marts.training_panel").fetchone()[0]
+            panel = con.execute(f"select * from marts.training_panel using sample reservoir({min(rows, n)} rows) "
+                                f"repeatable ({seed})").df() if n > rows else \
+                con.execute("select * from marts.training_panel").df()
+            catalog = con.execute("select * from marts.indicator_catalog").df()
+        finally:
+            con.close()
+        source = f"marts.training_panel of {warehouse} ({n:,} rows)"
+        if len(panel) < rows:
+            reps = int(np.ceil(rows / len(panel)))
+            parts = []
+            for r in range(reps):
+                part = panel.copy()
+                part["customer_id"] = part["customer_id"].astype(str) + f"~{r}"
+                parts.append(part)
+            panel = pd.concat(parts, ignore_index=True).iloc[:rows]
+            source += f", stacked {reps} times under new customer ids to reach {rows:,} rows"
+        return panel, catalog, source
+    from ml.synthetic import catalog, make_panel
+
+    months = 20
+    panel, _ = make_panel(int(np.ceil(rows / months)), months, seed=seed)
+    return panel.iloc[:rows], catalog(), f"ml.synthetic panel (no warehouse at {warehouse})"
+
+
+def champion_settings(models_dir: Path, feature_hash: str) -> tuple[dict, int, str]:
+    from ml.models import XGB_DEFAULTS
+    from ml.registry import Registry
+
+    try:
+        meta = Registry(models_dir).champion_metadata()
+        if meta.get("feature_hash") == feature_hash and "xgboost" in meta.get("params", {}):
+            p = meta["params"]["xgboost"]
+            return {k: p[k] for k in XGB_DEFAULTS}, int(p["n_trees"]), f"champion {meta['model_version']}"
+    except Exception as error:  # no registry, no champion: defaults are a fair stand-in
+        progress(f"no usable champion in {models_dir} ({error}); using the default parameters")
+    return dict(XGB_DEFAULTS), 300, "defaults (no champion with these features)"
+
+
+def run(size: str, rows: int, warehouse: Path | None, models_dir: Path, seed: int) -> dict:
+    import xgboost as xgb
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+
+    from ml.features import build_matrix, labels, learn_signature
+    from ml.models import MAX_THREADS, booster_params, dmatrix
+
+    progress(f"loading {rows:,} rows")
+    panel, catalog, source = load_panel(warehouse, rows, seed)
+    panel["as_of_date"] = pd.to_datetime(panel["as_of_date"])
+    panel = panel[panel["churned_within_horizon"].notna()].sort_values(["as_of_date", "customer_id"])
+    sig, _ = learn_signature(panel, catalog)
+    X, y = build_matrix(panel, sig), labels(panel)
+    latest = (panel["as_of_date"] == panel["as_of_date"].max()).to_numpy()
+    progress(f"{len(X):,} rows x {X.shape[1]} columns ({len(sig.indicators)} indicators); {source}")
+    params, n_trees, origin = champion_settings(models_dir, sig.feature_hash)
+    bp = booster_params(params, y, seed)
+    bp["nthread"] = MAX_THREADS
+
+    with PeakRSS() as mem_x:
+        t0 = time.perf_counter()
+        d = dmatrix(X, y)
+        bst = xgb.train(bp, d, num_boost_round=n_trees)
+        xgb_s = time.perf_counter() - t0
+    progress(f"XGBoost {n_trees} trees ({origin}): {xgb_s:.1f} s, peak {mem_x.peak_mb:,.0f} MB")
+    del d
+    with PeakRSS() as mem_h:
+        t0 = time.perf_counter()
+        hgb = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed).fit(X, y)
+        hgb_s = time.perf_counter() - t0
+    progress(f"HistGradientBoosting defaults ({hgb.n_iter_} iterations): {hgb_s:.1f} s, peak {mem_h.peak_mb:,.0f} MB")
+
+    # Both were fitted on every row; AUC on the latest date is in-sample context only.
+    auc_x = roc_auc_score(y[latest], bst.predict(xgb.DMatrix(X[latest], enable_categorical=True)))
+    auc_h = roc_auc_score(y[latest], hgb.predict_proba(X[latest])[:, 1])
+    ratio = xgb_s / hgb_s
+    return {
+        "figure": round(xgb_s, 2),
+        "unit": f"s to fit the champion XGBoost on {len(X):,} rows",
+        "baseline": round(hgb_s, 2),
+        "baseline_unit": "s for sklearn HistGradientBoostingClassifier() defaults on the same rows",
+        "ratio": round(ratio, 3),
+        "target": None,
+        "target_met": None,
+        "details": {
+            "size": size, "rows": int(len(X)), "columns": int(X.shape[1]), "indicators": len(sig.indicators),
+            "rows_source": source, "xgboost_params": params, "xgboost_trees": n_trees, "xgboost_params_from": origin,
+            "threads": MAX_THREADS,
+            "xgboost_peak_rss_mb": round(mem_x.peak_mb), "xgboost_rss_growth_mb": round(mem_x.peak_mb - mem_x.start_mb),
+            "hgb_peak_rss_mb": round(mem_h.peak_mb), "hgb_rss_growth_mb": round(mem_h.peak_mb - mem_h.start_mb),
+            "hgb_iterations": int(hgb.n_iter_),
+            "in_sample_roc_auc_latest_date": {"xgboost": round(auc_x, 4), "hist_gradient_boosting": round(auc_h, 4)},
+            "xgboost_trees_per_s": round(n_trees / xgb_s, 2),
+            "hgb_iterations_per_s": round(hgb.n_iter_ / hgb_s, 2),
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.stages.train")
+    ap.add_argument("--size", default="demo", choices=["tiny", "demo", "large"])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--rows", type=int, default=2_000_000)
+    ap.add_argument("--warehouse", type=Path)
+    ap.add_argument("--models-dir", type=Path)
+    args = ap.parse_args(argv)
+    from include.config import get_settings
+
+    settings = get_settings()
+    result = run(args.size, args.rows, args.warehouse or settings.warehouse_path,
+                 args.models_dir or settings.models_dir, settings.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, default=str))
+    progress(f"ratio {result['ratio']} (XGBoost / HistGradientBoosting wall time)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
