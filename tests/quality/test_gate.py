@@ -82,6 +82,10 @@ def test_warning_failure_does_not_raise_and_masks_pii(warehouse_copy, as_of_date
     # Orphans (warning): transactions of a customer the bank does not know.
     con.execute("update raw.transactions set customer_id = 'GHOST-1' where transaction_id in "
                 f"(select transaction_id from raw.transactions where transaction_ts >= DATE '{as_of_date}' - 20 limit 3)")
+    # Undecodable bytes a load kept escaped, in a PII column (warning; the sample shows the key only).
+    [(customer_id, name)] = con.execute(
+        "select customer_id, name from raw.customers order by customer_id limit 1").fetchall()
+    con.execute("update raw.customers set name = '\\xCD\\xF5' || name where customer_id = ?", [customer_id])
     con.close()
     result = run_gate("raw", warehouse_path=warehouse_copy, as_of_date=as_of_date, run_id="warn_run",
                       expectations_dir=EXPECTATIONS, output_dir=tmp_path)
@@ -89,3 +93,11 @@ def test_warning_failure_does_not_raise_and_masks_pii(warehouse_copy, as_of_date
     [orphans] = [o for o in result.failures if o.expectation == "customer_id_in_customers"]
     assert orphans.severity == "warning" and orphans.unexpected_count == 3
     assert orphans.unexpected_sample and all(row["customer_id"] == "GHOST-1" for row in orphans.unexpected_sample)
+    [encoding] = [o for o in result.failures if o.expectation == "text_is_valid_utf8"]
+    assert encoding.severity == "warning" and encoding.unexpected_count == 1
+    assert encoding.unexpected_sample == [{"customer_id": customer_id}]
+    stored = _results(warehouse_copy, "warn_run")
+    assert name not in stored.to_csv()
+    assert {"raw.customers", "raw.transactions"} == set(stored[~stored["success"]]["table_name"])
+    docs = "".join(p.read_text(errors="ignore") for p in result.data_docs_index.parent.rglob("*.html"))
+    assert name not in docs  # the customer's name never reaches Data Docs
