@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     if returncode != 0 or stopped:
         cause = first_task_error(log_text)
         tail = "\n".join(lines[-15:])
-        how = "stopped at the first task failure" if stopped else f"exit code {returncode}"
+        how = "a task failed" if stopped else f"exit code {returncode}"
         # The cause goes last: the harness shows a failed stage's last line in its summary.
         raise SystemExit(
             f"{tail}\nfull log: {log_path}\nthe main DAG run failed ({how})" + (f": {cause}" if cause else "")
