@@ -42,7 +42,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from ml import metrics as M
 from ml.features import build_matrix, learn_signature
-from ml.models import booster_params, dmatrix, fit_linear, search_xgboost_cv
+from ml.models import booster_params, dmatrix, fit_linear, search_xgboost_cv, tree_view
 
 log = logging.getLogger("ml.evaluate")
 
@@ -103,13 +103,13 @@ def cross_validate(panel: pd.DataFrame, catalog: pd.DataFrame, *, folds: int = 5
                                                 random_state=seed)
         for fam in families:
             if fam == "xgboost":
-                found = search_xgboost_cv(Xtr, ytr, seed=seed, trial_budget=trial_budget,
+                found = search_xgboost_cv(Xtr, ytr, sig, seed=seed, trial_budget=trial_budget,
                                           time_budget_s=time_budget_s, log=log.info)
                 # Refit on the whole training fold; k/(k-1) more rows than each search fit.
                 n_trees = int(np.ceil(found["n_trees"] * 4 / 3))
-                bst = xgb.train(booster_params(found["params"], ytr, seed), dmatrix(Xtr, ytr),
+                bst = xgb.train(booster_params(found["params"], ytr, seed), dmatrix(tree_view(Xtr, sig), ytr),
                                 num_boost_round=n_trees)
-                p = bst.predict(xgb.DMatrix(Xte, enable_categorical=True))
+                p = bst.predict(xgb.DMatrix(tree_view(Xte, sig), enable_categorical=True))
                 info = {"n_trees": n_trees, "params": found["params"], "inner_cv_roc_auc": found["cv_roc_auc"]}
             else:
                 model = fit_linear(fam, Xtr.iloc[inner_fit], ytr[inner_fit], Xtr.iloc[inner_val], ytr[inner_val],

@@ -152,6 +152,12 @@ class SkewLog(BaseEstimator, TransformerMixin):
         return np.asarray(input_features, dtype=object)
 
 
+def tree_view(X: pd.DataFrame, sig: FeatureSignature) -> pd.DataFrame:
+    """The indicator columns only: boosted trees find zero flags, levels and interactions
+    themselves, so the derived features (made for the linear models) would only cost time."""
+    return X[sig.indicators]
+
+
 def sklearn_frame(X: pd.DataFrame, sig: FeatureSignature) -> pd.DataFrame:
     """Categoricals as plain strings with an explicit missing label (sklearn's encoders want that)."""
     out = X.copy()
@@ -194,7 +200,7 @@ class FittedModel:
         if self.family == "xgboost":
             nt = threads_for(len(X))
             self.estimator.set_param({"nthread": nt})
-            d = xgb.DMatrix(X, enable_categorical=True, nthread=nt)
+            d = xgb.DMatrix(tree_view(X, self.signature), enable_categorical=True, nthread=nt)
             return self.estimator.predict(d, output_margin=True, iteration_range=self._range())
         Xs = sklearn_frame(X, self.signature)
         if self.family == "decision_tree":
@@ -214,9 +220,10 @@ class FittedModel:
         if self.family == "xgboost":
             nt = threads_for(len(X))
             self.estimator.set_param({"nthread": nt})
-            d = xgb.DMatrix(X, enable_categorical=True, nthread=nt)
+            d = xgb.DMatrix(tree_view(X, self.signature), enable_categorical=True, nthread=nt)
             c = self.estimator.predict(d, pred_contribs=True, iteration_range=self._range())
-            return c[:, :-1] @ weights, c[:, -1], parents
+            # Columns are exactly the indicators, in catalog order: no folding needed.
+            return c[:, :-1], c[:, -1], list(self.signature.indicators)
         if self.family in ("logistic_regression", "linear_svm"):
             return self._linear_contributions(X, parents, weights)
         return None
@@ -385,6 +392,7 @@ def fit_xgboost(Xtr, ytr, Xva, yva, sig: FeatureSignature, *, seed: int, trial_b
     long as the trial budget binds first.
     """
     t0 = time.monotonic()
+    Xtr, Xva = tree_view(Xtr, sig), tree_view(Xva, sig)
     trials: list[dict] = []
     if fixed_params is not None:
         best_p = dict(fixed_params)
@@ -423,7 +431,7 @@ def fit_xgboost(Xtr, ytr, Xva, yva, sig: FeatureSignature, *, seed: int, trial_b
     return FittedModel("xgboost", bst, sig, params, best_iteration=best_iteration, search=search)
 
 
-def search_xgboost_cv(X: pd.DataFrame, y: np.ndarray, *, seed: int, trial_budget: int = 20,
+def search_xgboost_cv(X: pd.DataFrame, y: np.ndarray, sig: FeatureSignature, *, seed: int, trial_budget: int = 20,
                       time_budget_s: float = 600.0, nfold: int = 4, max_rounds: int = 3000,
                       early_stopping: int = 100, log=print) -> dict:
     """The same seeded search, scored by stratified k-fold ROC-AUC instead of one holdout.
@@ -433,7 +441,7 @@ def search_xgboost_cv(X: pd.DataFrame, y: np.ndarray, *, seed: int, trial_budget
     best parameters with the number of trees found by early stopping.
     """
     t0 = time.monotonic()
-    d = xgb.DMatrix(X, y, enable_categorical=True, nthread=threads_for(len(X)))  # cv needs a plain DMatrix
+    d = xgb.DMatrix(tree_view(X, sig), y, enable_categorical=True, nthread=threads_for(len(X)))  # cv: no QuantileDMatrix
     rng = np.random.default_rng(seed)
     best: dict | None = None
     trials = []

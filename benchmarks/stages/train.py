@@ -110,14 +110,15 @@ def run(size: str, rows: int, warehouse: Path | None, models_dir: Path, seed: in
     from sklearn.metrics import roc_auc_score
 
     from ml.features import build_matrix, labels, learn_signature
-    from ml.models import MAX_THREADS, booster_params, dmatrix
+    from ml.models import MAX_THREADS, booster_params, dmatrix, tree_view
 
     progress(f"loading {rows:,} rows")
     panel, catalog, source = load_panel(warehouse, rows, seed)
     panel["as_of_date"] = pd.to_datetime(panel["as_of_date"])
     panel = panel[panel["churned_within_horizon"].notna()].sort_values(["as_of_date", "customer_id"])
     sig, _ = learn_signature(panel, catalog)
-    X, y = build_matrix(panel, sig), labels(panel)
+    # The columns the champion's trees see: the indicators (see ml.models.tree_view).
+    X, y = tree_view(build_matrix(panel, sig), sig), labels(panel)
     latest = (panel["as_of_date"] == panel["as_of_date"].max()).to_numpy()
     progress(f"{len(X):,} rows x {X.shape[1]} columns ({len(sig.indicators)} indicators); {source}")
     params, n_trees, origin = champion_settings(models_dir, sig.feature_hash)
