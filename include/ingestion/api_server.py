@@ -77,8 +77,14 @@ class _Handler(BaseHTTPRequestHandler):
             f"SELECT * FROM {qi(name)} {where} ORDER BY {order} LIMIT {limit} OFFSET {offset}", params
         ).fetchall()
         next_cursor = base64.urlsafe_b64encode(str(offset + limit).encode()).decode() if len(rows) == limit else None
+        # JSON carries text only: bytes that are not UTF-8 arrive with replacement characters,
+        # as they would from a bank's own API.
+        def value(v):
+            return v.decode("utf-8", "replace") if isinstance(v, bytes | bytearray) else v
+
         self._send(200, {"table": name, "columns": columns,
-                         "rows": [dict(zip(columns, r, strict=True)) for r in rows], "next_cursor": next_cursor})
+                         "rows": [{c: value(v) for c, v in zip(columns, r, strict=True)} for r in rows],
+                         "next_cursor": next_cursor})
 
 
 def serve(source_dir: str | Path, host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPServer, str]:
