@@ -29,7 +29,7 @@ th{background:#f4f4f4}.level{color:#fff;padding:.1rem .5rem;border-radius:.3rem}
 <h2>Alerts by risk level</h2>
 <div class="cards">{% for level, n in level_counts %}
 <div class="card" id="level-{{ level }}"><span class="level" style="background:{{ colours[level] }}">{{ level }}</span><b>{{ n }}</b>
-&ge; {{ "%.1f%%"|format(100 * cutoffs.get(level, 0)) if level in cutoffs else "below yellow" }}</div>{% endfor %}
+{{ "≥ %.1f%%"|format(100 * cutoffs[level]) if level in cutoffs else "below the yellow cut-off" }}</div>{% endfor %}
 </div>
 <h2>Distribution of churn probability</h2>
 {{ histogram|safe }}
