@@ -295,6 +295,11 @@ def _checks(col: Column, typed: str, raw: str, now_sql: str, src_type: str) -> l
         out.append((f"{raw} IS NOT NULL AND {typed} IS NULL", f"{col.name}: cannot cast to {col.type}"))
     if col.required:
         out.append((f"{raw} IS NULL", f"{col.name}: required value missing"))
+    if col.type.upper() == "VARCHAR":
+        # U+FFFD is what a decoder leaves for bytes it could not read: the original text is lost
+        # upstream (an API or database fed with another encoding), so the row is held back.
+        out.append((f"contains({typed}, '\ufffd')",
+                    f"{col.name}: contains U+FFFD replacement characters (text decoded with a wrong encoding)"))
     if col.accepted_values is not None:
         values = ", ".join(f"CAST({ql(v)} AS {col.type})" for v in col.accepted_values)
         out.append((f"{typed} NOT IN ({values})", f"{col.name}: not in accepted values"))

@@ -126,6 +126,13 @@ def load_into_postgres(uri: str, schema: str, source_dir: Path, *, as_text: bool
             listing = "[" + ", ".join(f"'{f}'" for f in files) + "]"
             reader = (f"read_parquet({listing}, union_by_name = true, hive_partitioning = false)"
                       if files[0].suffix == ".parquet" else f"read_csv({listing}, union_by_name = true, all_varchar = true)")
+            described = duck.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+            # A database holds text in its own encoding: bytes that are not UTF-8 arrive decoded
+            # with replacement characters, as a bank's extraction would deliver them.
+            select = ", ".join(
+                f"coalesce(TRY(decode(\"{c}\")), CASE WHEN \"{c}\" IS NOT NULL THEN '\ufffd\ufffd' END) AS \"{c}\""
+                if t == "BLOB" else f'"{c}"' for c, t, *_ in described)
+            reader = f"(SELECT {select} FROM {reader})"
             rel = duck.sql(f"SELECT * FROM {reader}")
             contract = load_contract().tables[name]
             ctypes = {c.name: c.type for c in contract.columns}
