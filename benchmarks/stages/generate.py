@@ -116,6 +116,7 @@ def run(size: str, dest: Path | None = None) -> dict:
             "monthly_churn_rate": manifest["monthly_churn_rate"],
             "oracle_roc_auc": manifest["truth"]["oracle_roc_auc"],
             "source_dir": str(source),
+            "phase_wall_s": manifest.get("timings_s", {}),
         },
     }
 

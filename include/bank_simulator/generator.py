@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,7 @@ import pyarrow.parquet as pq
 
 from include.bank_simulator import arrow_utils as au
 from include.bank_simulator.params import DEFAULT_PARAMS, SIZES, START_MONTH, ProcessParams
-from include.bank_simulator.process import BankSimulation, month_calendar
-from include.bank_simulator.truth import roc_auc
+from include.bank_simulator.process import BankSimulation, Deferred, month_calendar
 from include.contract import Contract, load_contract
 
 PARTITIONED = ("transactions", "balance_snapshots", "digital_activity")
@@ -38,7 +38,12 @@ def table_path(out_dir: Path, table: str, fmt: str, month: str | None = None) ->
 
 
 class _Sink:
-    """Writes tables as they are produced, on a background thread (Arrow releases the GIL)."""
+    """Writes tables as they are produced, on background threads (Arrow and numpy release the
+    GIL), building deferred tables' Arrow columns there too, so generation and writing overlap.
+
+    Transactions get their own writer thread; every other table and the truth share a second
+    one. A table always goes to the same thread, so its files are written in order.
+    """
 
     def __init__(self, out_dir: Path, fmt: str, faults=None):
         self.out_dir = out_dir
@@ -46,24 +51,101 @@ class _Sink:
         self.faults = faults
         self.files: dict[str, list[str]] = {}
         self.rows: dict[str, int] = {}
-        self.pool = ThreadPoolExecutor(max_workers=1)
-        self.pending: list[Future] = []
+        self.pools = {"transactions": ThreadPoolExecutor(max_workers=1), "other": ThreadPoolExecutor(max_workers=1)}
+        self.pending: dict[str, list[Future]] = {k: [] for k in self.pools}
 
-    def __call__(self, table: str, month: str | None, data: pa.Table) -> None:
+    def submit(self, fn, *args, lane: str = "other") -> None:
+        # At most two jobs queued per lane: bounded memory, and the generator waits when the disk is behind.
+        pending = self.pending[lane]
+        while len(pending) >= 2:
+            pending.pop(0).result()
+        pending.append(self.pools[lane].submit(fn, *args))
+
+    def __call__(self, table: str, month: str | None, data) -> None:
         path = table_path(self.out_dir, table, self.fmt, month)
-        self.files.setdefault(table, []).append(str(path.relative_to(self.out_dir)))
+        rel = str(path.relative_to(self.out_dir))
+        self.files.setdefault(table, []).append(rel)
+        self.submit(self._write, table, rel, data, path, lane="transactions" if table == "transactions" else "other")
+
+    def _write(self, table: str, rel: str, data, path: Path) -> None:
+        if isinstance(data, Deferred):
+            data = data.build()
         if self.faults is not None:
-            data = self.faults.apply(table, str(path.relative_to(self.out_dir)), data)
+            data = self.faults.apply(table, rel, data)
         self.rows[table] = self.rows.get(table, 0) + data.num_rows
-        while len(self.pending) >= 2:
-            self.pending.pop(0).result()
-        self.pending.append(self.pool.submit(write_file, data, path, self.fmt))
+        write_file(data, path, self.fmt)
 
     def close(self) -> None:
-        for f in self.pending:
-            f.result()
-        self.pending.clear()
-        self.pool.shutdown()
+        for pending in self.pending.values():
+            for f in pending:
+                f.result()
+            pending.clear()
+        for pool in self.pools.values():
+            pool.shutdown()
+
+
+class _TruthSink:
+    """Writes churn_truth.parquet month by month (on the sink's writer thread) and accumulates the
+    oracle ROC-AUC as score histograms of positives and negatives."""
+
+    BINS = 1 << 20
+    SCHEMA = pa.schema([
+        pa.field("customer_id", pa.string()),
+        pa.field("as_of_date", pa.date32()),
+        pa.field("churn_probability_true", pa.float64()),
+        pa.field("churned_within_horizon", pa.bool_()),
+    ])
+
+    def __init__(self, truth_dir: Path, sink: _Sink):
+        self.path = truth_dir / "churn_truth.parquet"
+        self.sink = sink
+        self.writer: pq.ParquetWriter | None = None
+        self.pos = np.zeros(self.BINS, np.int64)
+        self.neg = np.zeros(self.BINS, np.int64)
+        self.sum_p = 0.0
+        self.rows = 0
+
+    def __call__(self, t, as_of, cust, prob, label, labeled) -> None:
+        self.sink.submit(self._write, as_of, cust, prob, label, labeled)
+
+    def _write(self, as_of, cust, prob, label, labeled) -> None:
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, self.SCHEMA, compression="snappy")
+        n = len(cust)
+        self.writer.write_table(pa.table({
+            "customer_id": au.fixed_ids("C", cust.astype(np.int64) + 1, 7),
+            "as_of_date": au.dates(np.full(n, as_of)),
+            "churn_probability_true": pa.array(prob),
+            "churned_within_horizon": pa.array(label, mask=np.full(n, not labeled)),
+        }, schema=self.SCHEMA))
+        if labeled:
+            b = score_bins(prob, self.BINS)
+            self.pos += np.bincount(b[label], minlength=self.BINS)
+            self.neg += np.bincount(b[~label], minlength=self.BINS)
+            self.sum_p += float(prob.sum())
+            self.rows += n
+
+    def close(self) -> dict:
+        if self.writer is not None:
+            self.writer.close()
+        n_pos, n_neg = int(self.pos.sum()), int(self.neg.sum())
+        auc = None
+        if n_pos and n_neg:
+            below = np.cumsum(self.neg) - self.neg
+            auc = float((self.pos * (below + 0.5 * self.neg)).sum() / (n_pos * n_neg))
+        return {
+            "oracle_roc_auc": round(auc, 4) if auc is not None else None,
+            "labeled_rows": self.rows,
+            "positive_rate": round(n_pos / self.rows, 5) if self.rows else None,
+            "mean_churn_probability_true": round(self.sum_p / self.rows, 5) if self.rows else None,
+        }
+
+
+def score_bins(prob: np.ndarray, bins: int) -> np.ndarray:
+    """Fine bins on the logit scale: ties within a bin count half, so the AUC error is negligible."""
+    p = np.clip(prob, 1e-7, 1 - 1e-7)
+    logit = np.log(p) - np.log1p(-p)
+    return np.clip(((logit + 16.2) / 32.4 * bins).astype(np.int64), 0, bins - 1)
 
 
 def write_file(data: pa.Table, path: Path, fmt: str) -> None:
@@ -76,7 +158,7 @@ def write_file(data: pa.Table, path: Path, fmt: str) -> None:
         # reader sees the plain contract types (no dictionary or categorical surprises).
         stats = [c for c in data.column_names
                  if pa.types.is_temporal(data.schema.field(c).type) or c in ("amount", "month_end")]
-        pq.write_table(data, path, compression="snappy", use_dictionary=dict_cols or False,
+        pq.write_table(data, path, compression="lz4", use_dictionary=dict_cols or False,
                        write_statistics=stats or False, store_decimal_as_integer=True, store_schema=False,
                        row_group_size=1 << 20)
     elif fmt == "csv":
@@ -226,16 +308,18 @@ def generate(out_dir, truth_dir, *, size: str = "tiny", customers: int | None = 
         injector = FaultInjector(seed=seed, fmt=fmt, contract=contract, n_customers=n,
                                  data_end_day=int(month_calendar(m)[1][-1]), n_months=m)
     sink = _Sink(out_dir, fmt, injector)
+    truth_sink = _TruthSink(truth_dir, sink)
     sim = BankSimulation(n, m, seed, params, contract, horizon_days=horizon_days, treatment=treatment)
     try:
-        result = sim.run(sink)
+        result = sim.run(sink, truth_sink)
         ms, me = month_calendar(m)
         data_end = int(me[-1])
         sink("retention_actions", None, _retention_table(contract, actions, result.churn_day, data_end, horizon_days))
     finally:
         sink.close()
 
-    truth = _write_truth(truth_dir, sim, result, me, data_end, horizon_days)
+    finishing = time.perf_counter()
+    truth = _write_truth(truth_dir, result, truth_sink.close(), horizon_days)
     counts = {name: sink.rows.get(name, 0) for name in contract.tables}
     manifest = {
         "generator": "include.bank_simulator",
@@ -274,7 +358,9 @@ def generate(out_dir, truth_dir, *, size: str = "tiny", customers: int | None = 
                               "count": len(fm["faults"]),
                               "classes": sorted({f["fault"] for f in fm["faults"]})}
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    return {**manifest, "truth": truth}
+    # Timings are returned, never written: the written manifest is the same bytes for the same seed.
+    return {**manifest, "truth": truth, "timings_s": {**result.timings, "truth_and_manifest": round(
+        time.perf_counter() - finishing, 3)}}
 
 
 def _clean(out_dir: Path, contract: Contract) -> None:
@@ -292,34 +378,8 @@ def _clean(out_dir: Path, contract: Contract) -> None:
             p.unlink()
 
 
-def _write_truth(truth_dir: Path, sim: BankSimulation, result, me: np.ndarray, data_end: int,
-                 horizon_days: int) -> dict:
+def _write_truth(truth_dir: Path, result, streamed: dict, horizon_days: int) -> dict:
     churn_day = result.churn_day
-    schema = pa.schema([
-        pa.field("customer_id", pa.string()),
-        pa.field("as_of_date", pa.date32()),
-        pa.field("churn_probability_true", pa.float64()),
-        pa.field("churned_within_horizon", pa.bool_()),
-        pa.field("churn_date", pa.date32()),
-    ])
-    probs, labels = [], []
-    path = truth_dir / "churn_truth.parquet"
-    with pq.ParquetWriter(path, schema, compression="snappy") as w:
-        for t, (cust, prob) in enumerate(zip(result.truth_customer, result.truth_prob, strict=True)):
-            as_of = int(me[t])
-            cd = churn_day[cust]
-            unlabeled = as_of + horizon_days > data_end
-            label = (cd > as_of) & (cd <= as_of + horizon_days)
-            w.write_table(pa.table({
-                "customer_id": au.fixed_ids("C", cust.astype(np.int64) + 1, 7),
-                "as_of_date": au.dates(np.full(len(cust), as_of)),
-                "churn_probability_true": pa.array(prob),
-                "churned_within_horizon": pa.array(label, mask=np.full(len(cust), unlabeled)),
-                "churn_date": au.dates(np.maximum(cd, 0), mask=cd < 0),
-            }, schema=schema))
-            if not unlabeled:
-                probs.append(prob)
-                labels.append(label)
     pop = result.population
     traits = pa.table({
         "customer_id": au.fixed_ids("C", np.arange(1, pop.n + 1), 7),
@@ -330,17 +390,12 @@ def _write_truth(truth_dir: Path, sim: BankSimulation, result, me: np.ndarray, d
         "loyalty": pa.array(pop.loyalty),
         "churn_date": au.dates(np.maximum(churn_day, 0), mask=churn_day < 0),
         "churn_cause": au.take_strings(["disengagement", "sudden_life_event"], np.maximum(result.churn_cause, 0),
-                                       mask=result.churn_cause < 0),
+                                       mask=result.churn_cause < 0).dictionary_decode(),
     })
     pq.write_table(traits, truth_dir / "customer_traits.parquet", compression="snappy")
-    p_all = np.concatenate(probs) if probs else np.empty(0)
-    y_all = np.concatenate(labels) if labels else np.empty(0, bool)
     churners = int((churn_day >= 0).sum())
     summary = {
-        "oracle_roc_auc": round(roc_auc(p_all, y_all), 4) if len(p_all) else None,
-        "labeled_rows": int(len(p_all)),
-        "positive_rate": round(float(y_all.mean()), 5) if len(y_all) else None,
-        "mean_churn_probability_true": round(float(p_all.mean()), 5) if len(p_all) else None,
+        **streamed,
         "churners": churners,
         "sudden_churn_share": round(float((result.churn_cause == 1).sum() / max(churners, 1)), 4),
         "monthly_churn_rate": [round(x, 5) for x in result.monthly_churn_rate],

@@ -155,7 +155,7 @@ def build_population(n: int, rng: np.random.Generator, start_day: int, n_months:
     loan_term = rng.choice(np.array([60, 120, 240, 360]), size=n)
     loan_paid_frac = rng.uniform(0.0, 0.8, n)
 
-    base_txn = np.exp(np.log(5.0) + 0.55 * rng.standard_normal(n) + 0.6 * (digital - 0.5)
+    base_txn = np.exp(np.log(5.6) + 0.55 * rng.standard_normal(n) + 0.6 * (digital - 0.5)
                       + 0.06 * (lv - 9.7))
     pref_bank = rng.integers(0, len(OTHER_BANKS), n)
     has_rm = (segment >= 1) | (rng.random(n) < 0.2)

@@ -14,6 +14,7 @@ retention treatments change.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -134,6 +135,14 @@ class _ProductStore:
         return rows
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """A table whose rows are decided but whose Arrow columns are built later, by the writer thread."""
+
+    rows: int
+    build: Callable[[], pa.Table]
+
+
 @dataclass
 class SimulationResult:
     counts: dict[str, int] = field(default_factory=dict)
@@ -141,10 +150,22 @@ class SimulationResult:
     churn_day: np.ndarray | None = None
     churn_type: np.ndarray | None = None
     churn_cause: np.ndarray | None = None
-    truth_customer: list[np.ndarray] = field(default_factory=list)
-    truth_prob: list[np.ndarray] = field(default_factory=list)
     population: Population | None = None
     final_d: np.ndarray | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class _Clock:
+    """Main-thread CPU seconds per phase (reported by the benchmark; never part of the written output)."""
+
+    def __init__(self):
+        self.totals: dict[str, float] = {}
+        self._last = time.thread_time()
+
+    def lap(self, name: str) -> None:
+        now = time.thread_time()
+        self.totals[name] = round(self.totals.get(name, 0.0) + now - self._last, 3)
+        self._last = now
 
 
 def _rng(seed: int, stream: int, t: int) -> np.random.Generator:
@@ -255,13 +276,24 @@ class BankSimulation:
         return (self.mat_month[:, TD] == t).astype(np.int64) + (self.mat_month[:, WM] == t)
 
     # ------------------------------------------------------------------ main loop
-    def run(self, emit: Callable[[str, str | None, pa.Table], None]) -> SimulationResult:
-        """Simulate every month; ``emit(table, month_label or None, arrow_table)`` receives output."""
+    def run(self, emit: Callable[[str, str | None, pa.Table | Deferred], None],
+            emit_truth: Callable[..., None]) -> SimulationResult:
+        """Simulate every month.
+
+        ``emit(table, month_label or None, data)`` receives each table (an Arrow table, or a
+        :class:`Deferred` whose Arrow columns are built by the writer); ``emit_truth(t, as_of_day,
+        customers, probabilities, labels, labeled)`` receives each month-end's truth once every
+        churn inside its horizon is known.
+        """
+        clock = _Clock()
         self._setup()
+        clock.lap("setup")
         p, pop, n = self.p, self.pop, self.n
         res = SimulationResult(population=pop)
         counts = {k: 0 for k in ("transactions", "digital_activity", "balance_snapshots")}
         interactions: list[dict[str, np.ndarray]] = []
+        pending_truth: list[tuple[int, np.ndarray, np.ndarray]] = []
+        data_end = int(self.me[self.m - 1])
         market_rows = []
         seg_w = np.array([0.5, 1.0, 1.3])[pop.segment]
         g_ss = 0.3 + pop.service_sens
@@ -354,27 +386,38 @@ class BankSimulation:
 
             # --- products: maturities, payroll loss, closures
             self._products_month(t, ms, me, nd, churn, payroll_lost)
+            clock.lap("process")
 
             # --- observable tables
             tx = self._transactions(t, ms, me, nd, cal, act, a_day, b_day, dpos, dip, churn)
-            counts["transactions"] += tx.num_rows
+            counts["transactions"] += tx.rows
+            clock.lap("transactions")
             emit("transactions", month_label(t), tx)
+            clock.lap("writer_wait")
             del tx
             da = self._digital(t, ms, nd, act, a_day, b_day, dpos, dip)
-            counts["digital_activity"] += da.num_rows
+            counts["digital_activity"] += da.rows
+            clock.lap("digital_activity")
             emit("digital_activity", month_label(t), da)
+            clock.lap("writer_wait")
             del da
             interactions.append(self._interactions(t, ms, me, nd, act, a_day, b_day, ci, sev, res_in_month, dpos))
             bs = self._balances(t, ms, me, cal, act, churn, dpos, equity)
-            counts["balance_snapshots"] += bs.num_rows
+            counts["balance_snapshots"] += bs.rows
+            clock.lap("balances_interactions")
             emit("balance_snapshots", month_label(t), bs)
+            clock.lap("writer_wait")
             del bs
 
-            # --- truth at this month-end
+            # --- truth at this month-end; handed on once the horizon's churns are known
             alive_end = np.flatnonzero((self.state == ALIVE) & (pop.onboard_day <= me))
-            res.truth_customer.append(alive_end.astype(np.int32))
-            res.truth_prob.append(self._truth(t, alive_end))
+            pending_truth.append((t, alive_end.astype(np.int32), self._truth(t, alive_end)))
+            while pending_truth and self.me[pending_truth[0][0]] + self.horizon_days <= me:
+                self._emit_truth(emit_truth, *pending_truth.pop(0), data_end)
+            clock.lap("truth")
 
+        for item in pending_truth:
+            self._emit_truth(emit_truth, *item, data_end)
         # --- tables written once
         tables = {
             "customers": self._customers_table(),
@@ -387,7 +430,9 @@ class BankSimulation:
         for name, table in tables.items():
             counts[name] = table.num_rows
             emit(name, None, table)
+        clock.lap("once_only_tables")
         res.counts = counts
+        res.timings = clock.totals
         res.churn_day = self.churn_day
         res.churn_type = self.churn_type
         res.churn_cause = self.churn_cause
@@ -395,6 +440,13 @@ class BankSimulation:
         return res
 
     # ------------------------------------------------------------------ truth
+    def _emit_truth(self, emit_truth, t: int, cust: np.ndarray, prob: np.ndarray, data_end: int) -> None:
+        as_of = int(self.me[t])
+        cd = self.churn_day[cust]
+        labeled = as_of + self.horizon_days <= data_end
+        label = (cd > as_of) & (cd <= as_of + self.horizon_days)
+        emit_truth(t, as_of, cust, prob, label, labeled)
+
     def _truth(self, t: int, idx: np.ndarray) -> np.ndarray:
         p, pop = self.p, self.pop
         weights = horizon_weights(int(self.me[t]), self.ms, self.me, t, self.horizon_days)
@@ -476,7 +528,7 @@ class BankSimulation:
         self.mat_month[drained, TD] = np.where(self.mat_month[drained, TD] < 10_000, self.mat_month[drained, TD], 10_000)
 
     # ------------------------------------------------------------------ transactions
-    def _transactions(self, t, ms, me, nd, cal, act, a_day, b_day, dpos, dip, churn) -> pa.Table:
+    def _transactions(self, t, ms, me, nd, cal, act, a_day, b_day, dpos, dip, churn) -> Deferred:
         """One month of transactions, everything per row done with 16-bit fields of raw random words."""
         p, pop = self.p, self.pop
         rt = _rng(self.seed, S_TXN, t)
@@ -599,21 +651,25 @@ class BankSimulation:
         gen = np.zeros(r, np.int64)
         has_gen = code == WM
         gen[has_gen] = self.gen[cust[has_gen], WM]
-        cols = {
-            "transaction_id": au.fixed_ids("T", np.arange(first + 1, first + r + 1), 11),
-            "customer_id": au.gather_ids(self.cid_words, cust),
-            "product_id": au.gather_ids(self.pid_words, cust, au.quad_words(code * 100 + gen)),
-            "transaction_ts": au.timestamps_us(ts),
-            "amount": au.money(amount),
-            "direction": au.take_strings(["out", "in"], DIRECTION_IN[ttype].view(np.int8)),
-            "transaction_type": au.take_strings(TXN_TYPES, ttype),
-            "counterparty_bank": au.take_strings(OTHER_BANKS, np.maximum(cp, 0), mask=cp < 0),
-            "channel": au.take_strings(CHANNELS, channel),
-        }
-        return au.build_table(self.contract.tables["transactions"], cols)
+        spec, cid_words, pid_words = self.contract.tables["transactions"], self.cid_words, self.pid_words
+
+        def build() -> pa.Table:
+            return au.build_table(spec, {
+                "transaction_id": au.fixed_ids("T", np.arange(first + 1, first + r + 1), 11),
+                "customer_id": au.gather_ids(cid_words, cust),
+                "product_id": au.gather_ids(pid_words, cust, au.quad_words(code * 100 + gen)),
+                "transaction_ts": au.timestamps_us(ts),
+                "amount": au.money(amount),
+                "direction": au.take_strings(["out", "in"], DIRECTION_IN[ttype].view(np.int8)),
+                "transaction_type": au.take_strings(TXN_TYPES, ttype),
+                "counterparty_bank": au.take_strings(OTHER_BANKS, np.maximum(cp, 0), mask=cp < 0),
+                "channel": au.take_strings(CHANNELS, channel),
+            })
+
+        return Deferred(r, build)
 
     # ------------------------------------------------------------------ logins
-    def _digital(self, t, ms, nd, act, a_day, b_day, dpos, dip) -> pa.Table:
+    def _digital(self, t, ms, nd, act, a_day, b_day, dpos, dip) -> Deferred:
         """Login days: a binomial count per customer, spread over distinct days by stratified sampling."""
         p, pop = self.p, self.pop
         rd = _rng(self.seed, S_DIGITAL, t)
@@ -643,12 +699,17 @@ class BankSimulation:
         mobile = np.where(u2 < pop.mobile_pref[idx].astype(np.float32)[rep], total, 0).astype(np.int32)
         both = (u3 < 0.12) & (total >= 2)
         mobile[both] = total[both] - 1
-        return au.build_table(self.contract.tables["digital_activity"], {
-            "customer_id": au.gather_ids(self.cid_words, cust),
-            "activity_date": au.dates(ms + day),
-            "mobile_logins": au.int32(mobile),
-            "online_logins": au.int32(total - mobile),
-        })
+        spec, cid_words = self.contract.tables["digital_activity"], self.cid_words
+
+        def build() -> pa.Table:
+            return au.build_table(spec, {
+                "customer_id": au.gather_ids(cid_words, cust),
+                "activity_date": au.dates(ms + day),
+                "mobile_logins": au.int32(mobile),
+                "online_logins": au.int32(total - mobile),
+            })
+
+        return Deferred(len(cust), build)
 
     # ------------------------------------------------------------------ service interactions
     def _interactions(self, t, ms, me, nd, act, a_day, b_day, ci, sev, res_in_month, dpos) -> dict:
@@ -710,7 +771,7 @@ class BankSimulation:
         })
 
     # ------------------------------------------------------------------ balances
-    def _balances(self, t, ms, me, cal, act, churn, dpos, equity) -> pa.Table:
+    def _balances(self, t, ms, me, cal, act, churn, dpos, equity) -> Deferred:
         p, pop = self.p, self.pop
         rb = _rng(self.seed, S_BALANCE, t)
         drained_before = (self.state == CHURNED) & (self.churn_type == 1) & (self.churn_month < t)
@@ -741,17 +802,22 @@ class BankSimulation:
         avg = np.where(np.isnan(prev), tot, 0.5 * (prev + tot)) * np.exp(0.03 * rb.standard_normal(len(rows)))
         avg = np.where(gone & ~residual, 0.5 * np.nan_to_num(prev), avg)
         self.prev_total[rows] = tot
-        return au.build_table(self.contract.tables["balance_snapshots"], {
-            "customer_id": au.gather_ids(self.cid_words, rows),
-            "month_end": au.dates(np.full(len(rows), me)),
-            "current_balance": au.money(fam[:, 0]),
-            "time_deposit_balance": au.money(fam[:, 1]),
-            "wealth_management_balance": au.money(fam[:, 2]),
-            "fund_balance": au.money(fam[:, 3]),
-            "insurance_balance": au.money(fam[:, 4]),
-            "loan_balance": au.money(loan),
-            "aum_month_avg": au.money(avg),
-        })
+        spec, cid_words = self.contract.tables["balance_snapshots"], self.cid_words
+
+        def build() -> pa.Table:
+            return au.build_table(spec, {
+                "customer_id": au.gather_ids(cid_words, rows),
+                "month_end": au.dates(np.full(len(rows), me)),
+                "current_balance": au.money(fam[:, 0]),
+                "time_deposit_balance": au.money(fam[:, 1]),
+                "wealth_management_balance": au.money(fam[:, 2]),
+                "fund_balance": au.money(fam[:, 3]),
+                "insurance_balance": au.money(fam[:, 4]),
+                "loan_balance": au.money(loan),
+                "aum_month_avg": au.money(avg),
+            })
+
+        return Deferred(len(rows), build)
 
     # ------------------------------------------------------------------ once-only tables
     def _customers_table(self) -> pa.Table:
