@@ -256,7 +256,10 @@ def run_gate(
             for o in outcomes
         ]
         store.store(con, rows, run_id=run_id, suites=[d["name"] for d in suite_docs])
-        store.store_volumes(con, counts, run_id=run_id, as_of_date=params.as_of_date, measured_at=validated_at)
+        days = {doc["meta"]["table"]: int(params.values()["partition_days"]) for doc in suite_docs
+                if doc["meta"].get("batch", {}).get("kind") == "month"}
+        store.store_volumes(con, counts, run_id=run_id, as_of_date=params.as_of_date, measured_at=validated_at,
+                            batch_days=days)
 
     result = GateResult(layer=layer, run_id=run_id, as_of_date=params.as_of_date, outcomes=outcomes,
                         data_docs_index=data_docs_index, validated_at=validated_at, row_counts=counts,

@@ -38,8 +38,10 @@ create table if not exists quality.table_volumes (
     as_of_date  date      not null,
     table_name  varchar   not null,
     row_count   bigint    not null,
-    measured_at timestamp not null
+    measured_at timestamp not null,
+    batch_days  integer   not null default 1
 );
+alter table quality.table_volumes add column if not exists batch_days integer default 1;
 """
 
 RESULT_COLUMNS = (
@@ -115,15 +117,17 @@ def store(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], *, run_id:
 
 
 def store_volumes(con: duckdb.DuckDBPyConnection, counts: dict[str, int], *, run_id: str,
-                  as_of_date: date, measured_at: datetime) -> None:
+                  as_of_date: date, measured_at: datetime, batch_days: dict[str, int] | None = None) -> None:
+    """Row counts of the validated batches; ``batch_days`` is the days a month-to-date batch covers."""
     ensure_tables(con)
     con.execute("begin transaction")
     try:
         for table, n in counts.items():
             con.execute("delete from quality.table_volumes where run_id = ? and table_name = ? and as_of_date = ?",
                         [run_id, table, as_of_date])
-            con.execute("insert into quality.table_volumes values (?, ?, ?, ?, ?)",
-                        [run_id, as_of_date, table, n, measured_at])
+            con.execute("insert into quality.table_volumes (run_id, as_of_date, table_name, row_count, "
+                        "measured_at, batch_days) values (?, ?, ?, ?, ?, ?)",
+                        [run_id, as_of_date, table, n, measured_at, (batch_days or {}).get(table, 1)])
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -182,15 +182,21 @@ def _freshness(table: str, rule: dict[str, Any], batch: dict[str, Any], severity
     return out
 
 
-def _volume(table: str, band: float, severity: str) -> dict[str, Any]:
+def _volume(table: str, band: float, severity: str, batch: dict[str, Any]) -> dict[str, Any]:
+    if batch.get("kind") == "month":
+        # A daily run validates a month-to-date partition: compare rows per day, or the first
+        # days of a month would look like a collapse against the previous full month.
+        current, previous, what = "cur.n / $partition_days", "prev.row_count / prev.batch_days", "rows per day"
+    else:
+        current, previous, what = "cur.n", "prev.row_count", "row count"
     return _sql_exp(
-        "select cur.n as row_count, prev.row_count as previous_row_count from "
+        "select cur.n as row_count, prev.row_count as previous_row_count, prev.as_of_date as previous_as_of_date from "
         "(select count(*) as n from {batch}) as cur, "
-        "(select row_count from quality.table_volumes where table_name = '$table' "
+        "(select row_count, batch_days, as_of_date from quality.table_volumes where table_name = '$table' "
         "and as_of_date < DATE '$as_of_date' order by as_of_date desc, measured_at desc limit 1) as prev "
-        f"where prev.row_count > 0 and abs(cur.n / prev.row_count - 1) > {band}",
+        f"where prev.row_count > 0 and abs(({current}) / ({previous}) - 1) > {band}",
         severity=severity, check="volume", name="row_count_within_band",
-        description=f"row count within ±{band:.0%} of the previous run's (quality.table_volumes)",
+        description=f"{what} within ±{band:.0%} of the previous run's (quality.table_volumes)",
     )
 
 
@@ -405,7 +411,7 @@ def build_suites(*, rules_path: Path, dbt_project_dir: Path,
             exps += _freshness(table, rule["freshness"] or {}, batch, sev["freshness"])
         if "volume" in rule:
             band = float((rule["volume"] or {}).get("band", default_band))
-            exps.append(_volume(table, band, sev["volume"]))
+            exps.append(_volume(table, band, sev["volume"], batch))
         for d in rule.get("distribution", []) or []:
             exps.append(_distribution(table, batch, d, sev["distribution"]))
         for extra in rule.get("extra", []) or []:

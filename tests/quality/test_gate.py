@@ -4,6 +4,7 @@ result stored, Data Docs rendered, critical failures raise after storing, warnin
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 import duckdb
 import pytest
@@ -101,3 +102,24 @@ def test_warning_failure_does_not_raise_and_masks_pii(warehouse_copy, as_of_date
     assert {"raw.customers", "raw.transactions"} == set(stored[~stored["success"]]["table_name"])
     docs = "".join(p.read_text(errors="ignore") for p in result.data_docs_index.parent.rglob("*.html"))
     assert name not in docs  # the customer's name never reaches Data Docs
+
+
+def test_volume_and_distribution_against_the_previous_run(warehouse_copy, as_of_date, tmp_path):
+    """The previous run's count is kept in quality.table_volumes; the month's partition then loses
+    70% of its rows (every day still present) and its amounts jump a hundredfold: both warnings
+    fire, nothing raises."""
+    previous = (date.fromisoformat(as_of_date).replace(day=1) - timedelta(days=1)).isoformat()
+    common = dict(warehouse_path=warehouse_copy, expectations_dir=EXPECTATIONS, output_dir=tmp_path,
+                  suites=["raw.transactions"])
+    first = run_gate("raw", as_of_date=previous, run_id="previous_run", **common)
+    assert first.failures == [] and first.row_counts["raw.transactions"] > 0
+    con = duckdb.connect(str(warehouse_copy))
+    con.execute(f"delete from raw.transactions where transaction_ts >= DATE '{as_of_date}' - 30 "
+                "and hash(transaction_id) % 10 < 7")
+    con.execute(f"update raw.transactions set amount = amount * 100 where transaction_ts >= DATE '{as_of_date}' - 30")
+    con.close()
+    result = run_gate("raw", as_of_date=as_of_date, run_id="this_run", **common)
+    failed = {o.expectation: o for o in result.failures}
+    assert {"row_count_within_band", "amount_quantiles_stable"} <= set(failed)
+    assert all(o.severity == "warning" for o in failed.values() if o.check in ("volume", "distribution"))
+    assert failed["row_count_within_band"].unexpected_sample[0]["previous_row_count"] == first.row_counts["raw.transactions"]
