@@ -223,15 +223,28 @@ def run_gate(
     # The quality tables must exist before validation: volume checks read the previous counts.
     with _writer(warehouse_path, memory_limit, threads) as con:
         store.ensure_tables(con)
+        existing = {f"{s}.{t}" for s, t in con.execute(
+            "select table_schema, table_name from information_schema.tables").fetchall()}
 
-    outcomes: list[ExpectationOutcome] = []
+    # A table the layer should have built but did not is a critical failure of its suite, not a
+    # crash of the gate: the other suites still run and the owner hears about the missing table.
+    missing = [d for d in suite_docs if d["meta"]["table"] not in existing]
+    suite_docs = [d for d in suite_docs if d["meta"]["table"] in existing]
+    outcomes: list[ExpectationOutcome] = [
+        ExpectationOutcome(suite=d["name"], table_name=d["meta"]["table"], expectation="table_exists",
+                           expectation_type="table_exists", check="schema", severity="critical",
+                           success=False, observed_value="missing",
+                           description=f"{d['meta']['table']} does not exist in the warehouse")
+        for d in missing
+    ]
     data_docs_index: Path | None = None
     batches: dict[str, str] = {}
     if suite_docs:
-        outcomes, data_docs_index, batches = _validate(
+        validated, data_docs_index, batches = _validate(
             suite_docs, warehouse_path=warehouse_path, params=params, run_id=run_id,
             docs_dir=docs_dir, memory_limit=memory_limit, threads=threads,
         )
+        outcomes += validated
 
     pii = store.pii_columns()
     with _writer(warehouse_path, memory_limit, threads) as con:
@@ -255,7 +268,7 @@ def run_gate(
             }
             for o in outcomes
         ]
-        store.store(con, rows, run_id=run_id, suites=[d["name"] for d in suite_docs])
+        store.store(con, rows, run_id=run_id, suites=[d["name"] for d in suite_docs + missing])
         days = {doc["meta"]["table"]: int(params.values()["partition_days"]) for doc in suite_docs
                 if doc["meta"].get("batch", {}).get("kind") == "month"}
         store.store_volumes(con, counts, run_id=run_id, as_of_date=params.as_of_date, measured_at=validated_at,

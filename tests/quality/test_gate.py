@@ -61,6 +61,7 @@ def test_critical_failure_raises_after_storing(warehouse_copy, as_of_date, tmp_p
     con = duckdb.connect(str(warehouse_copy))
     # A duplicated customer and a NULL key: both primary-key expectations are critical.
     con.execute("insert into raw.customers select * from raw.customers limit 1")
+    con.execute("drop table raw.retention_actions")  # a table ingestion did not create
     con.execute("update raw.products set customer_id = NULL where product_id = (select min(product_id) from raw.products)")
     con.close()
     notified = []
@@ -70,10 +71,12 @@ def test_critical_failure_raises_after_storing(warehouse_copy, as_of_date, tmp_p
     message = str(raised.value)
     assert "raw.customers" in message and "customer_id_unique" in message
     assert "raw.products" in message and "customer_id_not_null" in message
+    assert "raw.retention_actions: table_exists failed (observed 'missing')" in message
     assert len(notified) == 1 and notified[0] is raised.value.gate_result  # notified before raising
     stored = _results(warehouse_copy, "broken_run")
     failed = stored[~stored["success"]]
-    assert {("raw.customers", "customer_id_unique"), ("raw.products", "customer_id_not_null")} <= set(
+    assert {("raw.customers", "customer_id_unique"), ("raw.products", "customer_id_not_null"),
+            ("raw.retention_actions", "table_exists")} <= set(
         zip(failed["table_name"], failed["expectation"], strict=True))
     assert set(failed["severity"]) == {"critical"}
 
