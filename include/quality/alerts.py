@@ -157,6 +157,8 @@ def notify_owners(
     tried; delivery errors are raised together at the end, naming each recipient."""
     if not gate_result.failures:
         return []
+    if owners_path is None and gate_result.expectations_dir is None:
+        raise ValueError("notify_owners needs owners_path: the gate result does not say where its suites came from")
     owners = load_owners(owners_path or Path(gate_result.expectations_dir) / "owners.yml")
     by_owner: dict[str, list[str]] = {}
     for table in gate_result.failing_tables:
