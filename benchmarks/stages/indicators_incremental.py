@@ -52,9 +52,9 @@ def run(size: str) -> dict:
         shutil.copy(raw, db)
         variables = {"as_of_date": as_of}
         select = ["--select", "path:models/intermediate", "path:models/marts"]
-        dbt(["run", "--select", "path:models/staging"], db, variables, memory_limit, work / "t0", "dbt staging")
+        dbt(["run", "--select", "path:models/staging"], db, variables, memory_limit, work / "target", "dbt staging")
         progress(f"timing the full panel build up to {as_of}")
-        full = dbt(["build", *select], db, variables, memory_limit, work / "t1", "full panel build")
+        full = dbt(["build", *select], db, variables, memory_limit, work / "target", "full panel build")
         with duckdb.connect(str(db)) as con:
             months = con.execute("select count(distinct as_of_date) from marts.customer_indicators").fetchone()[0]
             rows = con.execute("select count(*) from marts.customer_indicators").fetchone()[0]
@@ -62,7 +62,7 @@ def run(size: str) -> dict:
                 con.execute(f"delete from marts.{table} where as_of_date = date '{as_of}'")
         progress(f"full panel: {months} month-ends, {rows:,} rows in {full['wall_s']} s wall "
                  f"({full['dbt_elapsed_s']} s inside dbt); removed {as_of} and adding it back")
-        incremental = dbt(["build", *select], db, variables, memory_limit, work / "t2", "one-month build")
+        incremental = dbt(["build", *select], db, variables, memory_limit, work / "target", "one-month build")
         with duckdb.connect(str(db), read_only=True) as con:
             after = con.execute("select count(*) from marts.customer_indicators").fetchone()[0]
         if after != rows:

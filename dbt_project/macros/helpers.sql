@@ -38,23 +38,35 @@
     {{ return(mode) }}
 {%- endmacro %}
 
-{#- A constant-bounds predicate on an event date column that lets the engine skip row groups
-    before the exact (as_of_date-relative) join runs. Emitted only when the bounds are known at
-    compile time (vars set); otherwise it is `1 = 1`. It never changes results: the joins carry
-    the exact point-in-time conditions. -#}
+{#- A constant-bounds predicate on an event date column, so the engine can skip row groups (zone
+    maps) before the exact as_of_date-relative join runs: date_column in
+    (min build date - lookback_days, max build date + lookahead_days], the build dates read from
+    int_as_of_dates at execution time. It never changes results: the joins carry the exact
+    point-in-time conditions. Used only in ephemeral models, which are compiled into the mart
+    that runs them, so the bounds always come from the same int_as_of_dates the mart joins
+    (a view would keep the bounds of the run that created it). `1 = 1` at parse time or before
+    int_as_of_dates exists. -#}
 {% macro prefilter(date_column, lookback_days, lookahead_days=0) -%}
-    {%- set as_of = churn_warning.date_var('as_of_date') -%}
-    {%- set start = as_of if churn_warning.build_dates_mode() == 'as_of_date' else churn_warning.date_var('panel_start') -%}
-    {%- set parts = [] -%}
-    {%- if as_of is not none -%}
-        {%- set hi = modules.datetime.datetime.strptime(as_of, '%Y-%m-%d') + modules.datetime.timedelta(days=lookahead_days) -%}
-        {%- do parts.append(date_column ~ " <= date '" ~ hi.strftime('%Y-%m-%d') ~ "'") -%}
+    {%- set bounds = none -%}
+    {%- if execute -%}
+        {%- set dates_relation = load_relation(ref('int_as_of_dates')) -%}
+        {%- if dates_relation is not none -%}
+            {%- set result = run_query('select cast(min(as_of_date) as varchar), cast(max(as_of_date) as varchar) from ' ~ dates_relation) -%}
+            {%- if result.rows | length > 0 and result.rows[0][0] is not none -%}
+                {%- set bounds = result.rows[0] -%}
+            {%- endif -%}
+        {%- endif -%}
     {%- endif -%}
-    {%- if start is not none and lookback_days is not none -%}
-        {%- set lo = modules.datetime.datetime.strptime(start, '%Y-%m-%d') - modules.datetime.timedelta(days=lookback_days) -%}
-        {%- do parts.append(date_column ~ " > date '" ~ lo.strftime('%Y-%m-%d') ~ "'") -%}
+    {%- if bounds is none -%}
+        1 = 1
+    {%- else -%}
+        {%- set hi = modules.datetime.datetime.strptime(bounds[1][:10], '%Y-%m-%d') + modules.datetime.timedelta(days=lookahead_days) -%}
+        {{ date_column }} <= date '{{ hi.strftime('%Y-%m-%d') }}'
+        {%- if lookback_days is not none -%}
+            {%- set lo = modules.datetime.datetime.strptime(bounds[0][:10], '%Y-%m-%d') - modules.datetime.timedelta(days=lookback_days) %}
+            and {{ date_column }} > date '{{ lo.strftime('%Y-%m-%d') }}'
+        {%- endif -%}
     {%- endif -%}
-    {%- if parts -%}{{ parts | join(' and ') }}{%- else -%}1 = 1{%- endif -%}
 {%- endmacro %}
 
 {#- Incremental marts keyed by as_of_date: before inserting, delete every as_of_date this run

@@ -1,3 +1,5 @@
+{{ config(materialized='ephemeral') }}
+-- depends_on: {{ ref('int_as_of_dates') }}
 -- Family transaction_behaviour, assets (plan 2.2(2)): month-average AUM level, change and
 -- volatility from the month-end snapshots with month_end <= as_of_date. Windows in days select
 -- month-ends: (as_of_date - 90, as_of_date] holds the last 3 month-ends, (- 181, - 90] the 3

@@ -1,3 +1,4 @@
+{{ config(materialized='ephemeral') }}
 -- Family basic_information (plan 2.2(1)): who the customer is at as_of_date.
 -- customers is the bank's current view (no history): gender, occupation, city tier and segment
 -- are taken as they are now; age and tenures are computed at as_of_date.

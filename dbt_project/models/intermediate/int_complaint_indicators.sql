@@ -1,3 +1,5 @@
+{{ config(materialized='ephemeral') }}
+-- depends_on: {{ ref('int_as_of_dates') }}
 -- Family complaints_feedback (plan 2.2(4), 10.2): complaints per window, how they were handled
 -- as known at as_of_date. A complaint is resolved at as_of_date only if resolved_ts falls on or
 -- before that day; later resolutions are unknown then and the complaint counts as unresolved.

@@ -1,3 +1,5 @@
+{{ config(materialized='ephemeral') }}
+-- depends_on: {{ ref('int_as_of_dates') }}
 -- Per customer and calendar month: counts and amounts. Shared by the transaction indicators
 -- (monthly volatility, active months) and available to analysts. A month belongs to an
 -- as_of_date only when month_end <= as_of_date (complete months, point in time). Amounts stay
@@ -12,4 +14,6 @@ select
     sum(case when direction = 'in' then amount else -amount end) as net_flow_amount,
     max(transaction_date) as last_transaction_date
 from {{ ref('stg_transactions') }}
+-- complete months of the last year of any build date (the prefilter only prunes the scan)
+where {{ churn_warning.prefilter('transaction_date', 400) }}
 group by customer_id, {{ churn_warning.month_end('transaction_date') }}

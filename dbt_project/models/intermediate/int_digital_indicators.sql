@@ -1,3 +1,5 @@
+{{ config(materialized='ephemeral') }}
+-- depends_on: {{ ref('int_as_of_dates') }}
 -- Family transaction_behaviour, digital channel (plan 2.2(2) "channel"): mobile and online
 -- logins from digital_activity with activity_date <= as_of_date.
 with activity as (

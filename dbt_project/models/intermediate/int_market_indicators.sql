@@ -1,3 +1,4 @@
+{{ config(materialized='ephemeral') }}
 -- Family market_environment (plan 2.2(5), 11.1), per city: the latest monthly market row with
 -- month_end <= as_of_date, and changes against the row about 3 and 12 months earlier.
 with windowed as (

@@ -1,3 +1,4 @@
+{{ config(materialized='ephemeral') }}
 -- Family transaction_behaviour: stability of monthly activity over the complete calendar months
 -- of the last 12 (month_end <= as_of_date, so a month still running at as_of_date is left out).
 select

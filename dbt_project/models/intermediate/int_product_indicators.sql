@@ -1,3 +1,4 @@
+{{ config(materialized='ephemeral') }}
 -- Products held at as_of_date (open_date <= as_of_date and not closed on or before it), recent
 -- closures and openings, and time deposits / wealth-management products maturing in the next 30
 -- days (maturity_date is contractual, known when the product is opened). Families

@@ -1,3 +1,5 @@
+{{ config(materialized='ephemeral') }}
+-- depends_on: {{ ref('int_as_of_dates') }}
 -- Family satisfaction (plan 2.2(3), 10.3): the latest survey score on or before as_of_date, its
 -- change from the survey before, the yearly average, and time since the last survey. Surveys
 -- are few per customer, so the whole history up to as_of_date is read.

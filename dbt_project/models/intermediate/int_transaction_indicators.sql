@@ -1,3 +1,5 @@
+{{ config(materialized='ephemeral') }}
+-- depends_on: {{ ref('int_as_of_dates') }}
 -- Family transaction_behaviour (plan 2.2(2)): recency, frequency and amount (RFM) over 30/90/180/
 -- 365-day windows, flows, outflows to other banks, channel mix, and the last 3 months against the
 -- 3 before. Window w holds the transactions with as_of_date - w < transaction_date <= as_of_date
