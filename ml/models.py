@@ -215,13 +215,20 @@ class FittedModel:
         return (0, 0)
 
     # contributions to the raw score, per catalog indicator; rows sum (with bias) to the margin
-    def contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+    def contributions(self, X: pd.DataFrame, *, approximate: bool = False
+                      ) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+        """Per-indicator contributions to the margin, and the bias; rows sum to the margin.
+
+        XGBoost: exact TreeSHAP, or with ``approximate`` the path attribution of Saabas
+        (``approx_contribs``), about 20x faster and also summing to the margin.
+        """
         parents, weights = parent_matrix(self.signature)
         if self.family == "xgboost":
             nt = threads_for(len(X))
             self.estimator.set_param({"nthread": nt})
             d = xgb.DMatrix(tree_view(X, self.signature), enable_categorical=True, nthread=nt)
-            c = self.estimator.predict(d, pred_contribs=True, iteration_range=self._range())
+            c = self.estimator.predict(d, pred_contribs=True, approx_contribs=approximate,
+                                       iteration_range=self._range())
             # Columns are exactly the indicators, in catalog order: no folding needed.
             return c[:, :-1], c[:, -1], list(self.signature.indicators)
         if self.family in ("logistic_regression", "linear_svm"):

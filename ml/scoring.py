@@ -40,6 +40,24 @@ log = logging.getLogger("ml.scoring")
 
 # Rows per chunk: bounds the memory of SHAP contributions (rows × features float32).
 CHUNK_ROWS = 250_000
+# Customers (highest probability first) whose reasons come from exact TreeSHAP; see score_panel.
+EXACT_REASON_ROWS = 20_000
+
+
+def _contributions(explainer: FittedModel, X: pd.DataFrame, exact: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    if explainer.family != "xgboost" or exact.all():
+        c, _, parents = explainer.contributions(X)
+        return c, parents
+    out = None
+    parents: list[str] = []
+    for mask, approximate in ((exact, False), (~exact, True)):
+        if not mask.any():
+            continue
+        c, _, parents = explainer.contributions(X.loc[mask], approximate=approximate)
+        if out is None:
+            out = np.empty((len(X), c.shape[1]), dtype=c.dtype)
+        out[mask] = c
+    return out, parents
 
 
 class ScoringInputError(ValueError):
@@ -74,20 +92,28 @@ class LoadedVersion:
 
 def score_panel(scoring_panel_df: pd.DataFrame, catalog_df: pd.DataFrame | None, *, models_dir: str | Path,
                 version: str | None = None, scored_at: datetime | None = None,
-                chunk_rows: int = CHUNK_ROWS) -> tuple[pd.DataFrame, pd.DataFrame]:
+                chunk_rows: int = CHUNK_ROWS, exact_reason_rows: int | None = EXACT_REASON_ROWS
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score every row with the champion (or ``version``); returns (scores_df, reasons_df).
 
     scores_df: customer_id, as_of_date, churn_probability, model_version, scored_at,
     reason_1..3 (English), reason_1_zh..reason_3_zh (Chinese), cluster_id.
     reasons_df (long form): customer_id, as_of_date, model_version, rank, indicator, family,
-    name_en, name_zh, value, contribution (log-odds), direction, reason_en, reason_zh.
+    name_en, name_zh, value, contribution (log-odds), direction, reason_en, reason_zh,
+    contribution_method (tree_shap | saabas | linear).
+
+    Reasons of the ``exact_reason_rows`` highest-probability customers come from exact TreeSHAP,
+    the others' from Saabas path attributions (``None``: exact for everyone). Both are XGBoost's
+    own ``pred_contribs`` and sum, with the bias, to the model's margin.
     """
     loaded = LoadedVersion(models_dir, version)
-    return score_with(loaded, scoring_panel_df, catalog_df, scored_at=scored_at, chunk_rows=chunk_rows)
+    return score_with(loaded, scoring_panel_df, catalog_df, scored_at=scored_at, chunk_rows=chunk_rows,
+                      exact_reason_rows=exact_reason_rows)
 
 
 def score_with(loaded: LoadedVersion, panel: pd.DataFrame, catalog_df: pd.DataFrame | None, *,
-               scored_at: datetime | None = None, chunk_rows: int = CHUNK_ROWS) -> tuple[pd.DataFrame, pd.DataFrame]:
+               scored_at: datetime | None = None, chunk_rows: int = CHUNK_ROWS,
+               exact_reason_rows: int | None = EXACT_REASON_ROWS) -> tuple[pd.DataFrame, pd.DataFrame]:
     missing_keys = [c for c in KEY_COLUMNS if c not in panel.columns]
     if missing_keys:
         raise ScoringInputError(f"scoring panel lacks key column(s): {', '.join(missing_keys)}")
@@ -104,16 +130,31 @@ def score_with(loaded: LoadedVersion, panel: pd.DataFrame, catalog_df: pd.DataFr
     dup = int(panel.duplicated(list(KEY_COLUMNS)).sum())
 
     panel = panel.reset_index(drop=True)
-    prob_parts, wide_parts, long_parts, cluster_parts = [], [], [], []
+    matrices, prob_parts = [], []
     for start in range(0, max(len(panel), 1), chunk_rows):
-        part = panel.iloc[start:start + chunk_rows]
-        X = build_matrix(part, sig, report=report)
+        X = build_matrix(panel.iloc[start:start + chunk_rows], sig, report=report)
+        matrices.append(X)
         prob_parts.append(loaded.champion.predict_proba(X))
-        contrib = loaded.explainer.contributions(X)
-        c, _bias, parents = contrib
+    prob = np.concatenate(prob_parts) if prob_parts else np.array([])
+    # Exact TreeSHAP costs ~1-3 ms per customer; the customers a relationship manager will
+    # read (the highest risk) get it, the rest get Saabas attributions (also exact sums).
+    exact = np.ones(len(panel), dtype=bool)
+    if exact_reason_rows is not None and len(panel) > exact_reason_rows:
+        exact[:] = False
+        exact[np.argsort(-prob, kind="stable")[:exact_reason_rows]] = True
+
+    wide_parts, long_parts, cluster_parts = [], [], []
+    for i, X in enumerate(matrices):
+        start = i * chunk_rows
+        part = panel.iloc[start:start + len(X)]
+        ex = exact[start:start + len(X)]
+        c, parents = _contributions(loaded.explainer, X, ex)
         wide, long = top_reasons(c, parents, part, writer, k=N_REASONS)
         wide_parts.append(pd.DataFrame(wide))
         if len(long):
+            # top_reasons lists rank 1 for every row, then rank 2, ...
+            exact_method = "tree_shap" if loaded.explainer.family == "xgboost" else "linear"
+            long["contribution_method"] = np.where(np.tile(ex, len(long) // len(ex)), exact_method, "saabas")
             long["row"] += start
         long_parts.append(long)
         if loaded.clusters is not None and len(X):
@@ -123,7 +164,6 @@ def score_with(loaded: LoadedVersion, panel: pd.DataFrame, catalog_df: pd.DataFr
     # Reports are per chunk; fold the duplicates of the all-null list.
     report.all_null_columns = sorted(set(report.all_null_columns))
 
-    prob = np.concatenate(prob_parts) if prob_parts else np.array([])
     scores = pd.DataFrame({
         "customer_id": panel["customer_id"].to_numpy(),
         "as_of_date": pd.to_datetime(panel["as_of_date"]).dt.date.to_numpy(),
@@ -145,7 +185,8 @@ def score_with(loaded: LoadedVersion, panel: pd.DataFrame, catalog_df: pd.DataFr
         long.insert(1, "as_of_date", scores["as_of_date"].to_numpy()[rows])
         long.insert(2, "model_version", loaded.version)
         long = long[["customer_id", "as_of_date", "model_version", "rank", "indicator", "family", "name_en",
-                     "name_zh", "value", "contribution", "direction", "reason_en", "reason_zh"]]
+                     "name_zh", "value", "contribution", "direction", "reason_en", "reason_zh",
+                     "contribution_method"]]
 
     if len(scores) != len(panel) or np.isnan(scores["churn_probability"]).any():
         raise RuntimeError(f"scoring produced {len(scores)} scores for {len(panel)} rows "

@@ -58,3 +58,18 @@ def test_indicator_missing_from_catalog_is_named_by_its_column(trained, latest_r
         assert age["reason_en"].str.startswith("age:").all()
         assert (age["family"] == "unknown").all()
     assert pd.notna(scores["reason_1"]).all()
+
+
+def test_beyond_the_exact_budget_reasons_use_saabas_for_the_lower_risk(trained, latest_rows, synthetic):
+    scores, reasons = score_panel(latest_rows, synthetic["catalog"], models_dir=trained["models_dir"],
+                                  exact_reason_rows=100)
+    method = reasons[reasons["rank"] == 1].set_index("customer_id")["contribution_method"]
+    top100 = scores.nlargest(100, "churn_probability")["customer_id"]
+    assert (method[top100] == "tree_shap").all()
+    assert (method.drop(top100) == "saabas").all()
+    exact, _ = score_panel(latest_rows, synthetic["catalog"], models_dir=trained["models_dir"],
+                           exact_reason_rows=None)
+    # Same probabilities; the highest-risk customers' reasons are the exact ones.
+    assert (scores["churn_probability"] == exact["churn_probability"]).all()
+    idx = scores.index[scores["customer_id"].isin(top100)]
+    assert (scores.loc[idx, "reason_1"] == exact.loc[idx, "reason_1"]).all()
