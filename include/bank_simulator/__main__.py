@@ -8,6 +8,7 @@ import sys
 import time
 
 from include.bank_simulator import SIZES, generate
+from include.bank_simulator.arrow_utils import keep_freed_memory_in_heap
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--retention-actions", default=None,
                     help="retention actions (.parquet/.csv) to feed back: treated customers' hazard drops")
     args = ap.parse_args(argv)
+    keep_freed_memory_in_heap()
     started = time.perf_counter()
     manifest = generate(args.out, args.truth_out, size=args.size, customers=args.customers, months=args.months,
                         seed=args.seed, fmt=args.fmt, faults=args.faults, retention_actions=args.retention_actions)

@@ -55,9 +55,10 @@ class _Sink:
         self.pending: dict[str, list[Future]] = {k: [] for k in self.pools}
 
     def submit(self, fn, *args, lane: str = "other") -> None:
-        # At most two jobs queued per lane: bounded memory, and the generator waits when the disk is behind.
+        # One job in flight per lane: it overlaps with the generation of the next month, memory
+        # stays bounded, and the generator waits when the disk is behind.
         pending = self.pending[lane]
-        while len(pending) >= 2:
+        while len(pending) >= 1:
             pending.pop(0).result()
         pending.append(self.pools[lane].submit(fn, *args))
 

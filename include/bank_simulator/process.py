@@ -645,10 +645,12 @@ class BankSimulation:
         channel = cat(channel, [(e, e[5]) for e in extra])
         cp = cat(cp, [(e, e[6]) for e in extra])
         code = cat(code, [(e, e[7]) for e in extra])
+        cust = cust.astype(np.int32)
+        code = code.astype(np.int8)
         r = len(cust)
         first = self.ids["txn"]
         self.ids["txn"] += r
-        gen = np.zeros(r, np.int64)
+        gen = np.zeros(r, np.int16)
         has_gen = code == WM
         gen[has_gen] = self.gen[cust[has_gen], WM]
         spec, cid_words, pid_words = self.contract.tables["transactions"], self.cid_words, self.pid_words
@@ -657,7 +659,7 @@ class BankSimulation:
             return au.build_table(spec, {
                 "transaction_id": au.fixed_ids("T", np.arange(first + 1, first + r + 1), 11),
                 "customer_id": au.gather_ids(cid_words, cust),
-                "product_id": au.gather_ids(pid_words, cust, au.quad_words(code * 100 + gen)),
+                "product_id": au.gather_ids(pid_words, cust, au.quad_words(code.astype(np.int32) * 100 + gen)),
                 "transaction_ts": au.timestamps_us(ts),
                 "amount": au.money(amount),
                 "direction": au.take_strings(["out", "in"], DIRECTION_IN[ttype].view(np.int8)),
