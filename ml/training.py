@@ -151,6 +151,7 @@ def train_and_register(
     n_clusters: int = 5,
     search_rows: int | None = 400_000,
     challenger_rows: int | None = 300_000,
+    backtest_rows: int | None = 400_000,
     promote: bool = True,
     snapshot_id: str | None = None,
 ) -> dict:
@@ -169,8 +170,8 @@ def train_and_register(
 
 def _train_and_register(training_panel_df, catalog_df, *, models_dir, seed, trial_budget, time_budget_s, truth_df,
                         horizon_days, validation_dates, selection_metric, tie_tolerance, capacity, value_args,
-                        challengers, backtest_origins, n_clusters, search_rows, challenger_rows, promote,
-                        snapshot_id) -> dict:
+                        challengers, backtest_origins, n_clusters, search_rows, challenger_rows, backtest_rows,
+                        promote, snapshot_id) -> dict:
     t_start = time.monotonic()
     if selection_metric not in SELECTION_METRICS:
         raise ValueError(f"selection_metric must be one of {SELECTION_METRICS}, got {selection_metric!r}")
@@ -233,7 +234,7 @@ def _train_and_register(training_panel_df, catalog_df, *, models_dir, seed, tria
     # Rolling-origin backtest with the chosen settings (no new search per origin).
     backtest = _backtest(panel, sig, y_all, oracle_all, dates, fitted, champion_family,
                          horizon_days=horizon_days, validation_dates=validation_dates, n_origins=backtest_origins,
-                         seed=seed, challenger_rows=challenger_rows)
+                         seed=seed, challenger_rows=challenger_rows, backtest_rows=backtest_rows)
 
     clusters = fit_clusters(X["test"] if len(idx["test"]) else X["validation"],
                             y["test"] if len(idx["test"]) else y["validation"], sig, catalog_df,
@@ -303,7 +304,7 @@ def _slim(m: dict) -> dict:
 
 
 def _backtest(panel, sig, y_all, oracle_all, dates, fitted, champion_family, *, horizon_days, validation_dates,
-              n_origins, seed, challenger_rows) -> dict:
+              n_origins, seed, challenger_rows, backtest_rows) -> dict:
     if n_origins <= 0:
         return {"origins": [], "summary": {}}
     splits = rolling_origins(dates, n_origins=n_origins, horizon_days=horizon_days, validation_dates=validation_dates)
@@ -313,6 +314,11 @@ def _backtest(panel, sig, y_all, oracle_all, dates, fitted, champion_family, *, 
     origins = []
     for sp in splits:
         m_tr, m_va, m_te = (m.to_numpy() for m in sp.masks(panel["as_of_date"]))
+        if backtest_rows is not None and m_tr.sum() > backtest_rows:
+            # Each origin refits from scratch; a seeded row sample keeps six of them affordable.
+            keep = np.random.default_rng(seed).choice(np.flatnonzero(m_tr), backtest_rows, replace=False)
+            m_tr = np.zeros_like(m_tr)
+            m_tr[keep] = True
         if len(np.unique(y_all[m_tr])) < 2 or len(np.unique(y_all[m_va])) < 2 or m_te.sum() == 0:
             continue
         origins.append(sp.describe())
