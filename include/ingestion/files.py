@@ -38,6 +38,8 @@ from include.ingestion.core import (
 )
 
 FILE_SUFFIXES = (".parquet", ".csv")
+# Up to this many Parquet files, each gets its own scan tagged with its index (cheapest per row).
+MAX_TAGGED_SCANS = 400
 
 
 def _data_files(folder: Path) -> list[Path]:
@@ -103,6 +105,12 @@ def _parquet_relation(con: duckdb.DuckDBPyConnection, table: Table, files: list[
     for name, dtype, *_ in con.execute(
             f"DESCRIBE SELECT * FROM read_parquet({file_list}, union_by_name = true, hive_partitioning = false)").fetchall():
         types[name] = dtype
+    if len(files) > MAX_TAGGED_SCANS:
+        # Too many files for one scan each: one scan, the path per row (slower, still set-based).
+        relation = (f"SELECT * EXCLUDE (filename, file_row_number), list_position({file_list}, filename) AS _source, "
+                    f"file_row_number + 1 AS _row FROM read_parquet({file_list}, union_by_name = true, filename = true, "
+                    f"file_row_number = true, hive_partitioning = false)")
+        return relation, types
     relation = " UNION ALL BY NAME ".join(
         f"(SELECT * EXCLUDE (file_row_number), {i} AS _source, file_row_number + 1 AS _row FROM {scan})"
         for i, scan in enumerate(scans, start=1)

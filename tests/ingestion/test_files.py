@@ -268,3 +268,20 @@ def test_full_refresh_takes_corrected_rows_below_the_watermark(handmade_source, 
     assert float(scalar(warehouse, "SELECT amount FROM raw.transactions WHERE transaction_id = 'T202401-000004'")) == 4444.44
     assert full.watermark_after == incremental.watermark_after
     assert_identity(warehouse)
+
+
+def test_many_parquet_files_take_the_single_scan_path(handmade_source, warehouse, monkeypatch):
+    import include.ingestion.files as files
+
+    monkeypatch.setattr(files, "MAX_TAGGED_SCANS", 1)
+    f = handmade_source / "transactions" / "month=2024-02" / "part-0.parquet"
+    con = duckdb.connect()
+    con.execute(f"""COPY (SELECT * REPLACE (CASE WHEN transaction_id = 'T202402-000007' THEN 'sideways' ELSE direction END AS direction)
+        FROM read_parquet('{f}', hive_partitioning = false)) TO '{f}.t' (FORMAT parquet)""")
+    Path(f"{f}.t").replace(f)
+    position = con.execute(f"SELECT file_row_number + 1 FROM read_parquet('{f}', file_row_number = true) "
+                           "WHERE transaction_id = 'T202402-000007'").fetchone()[0]
+    report = ingest_files(handmade_source, warehouse, tables=["transactions"])[0]
+    assert report.rows_read == source_count(handmade_source / "transactions")
+    assert query(warehouse, "SELECT source, source_row, reason FROM raw.quarantine") == [
+        (str(f), f"row {position}", "direction: not in accepted values")]
