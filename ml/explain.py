@@ -81,6 +81,7 @@ class ReasonWriter:
     def __init__(self, catalog_df: pd.DataFrame | None, sig: FeatureSignature):
         cat = normalise_catalog(catalog_df).set_index("indicator")
         self.sig = sig
+        self._cache: dict[tuple, tuple[str, str]] = {}
         self.meta: dict[str, dict] = {}
         for ind in sig.indicators:
             row = cat.loc[ind] if ind in cat.index else None
@@ -140,6 +141,16 @@ class ReasonWriter:
         return f"{_num(v)}{unit_en}", f"{_num(v)}{unit_zh}"
 
     def sentence(self, ind: str, value, contribution: float) -> tuple[str, str]:
+        # Chunks of one scoring run repeat the same (indicator, value, direction) a lot.
+        key = (ind, value if not _is_missing(value) else None, contribution >= 0)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._sentence(ind, value, contribution)
+            if len(self._cache) < 1_000_000:
+                self._cache[key] = hit
+        return hit
+
+    def _sentence(self, ind: str, value, contribution: float) -> tuple[str, str]:
         m = self.meta[ind]
         en, zh = self.value_words(ind, value)
         if contribution >= 0:
@@ -177,19 +188,21 @@ def top_reasons(contrib: np.ndarray, parents: list[str], panel: pd.DataFrame, wr
             ind = parents[j]
             raw = panel[ind].iloc[rows]
             if writer.sig.kinds.get(ind) == "categorical":
-                values = raw.astype("object").where(raw.notna(), None)
+                values = raw.astype("object").where(raw.notna(), None).to_numpy()
+                shown = values
             else:
-                # Values in words need only a few significant digits: round before de-duplicating.
-                num = to_numeric(raw)
-                values = num.round(4).astype("object").where(num.notna(), None)
+                num = to_numeric(raw).to_numpy()
+                values = np.where(np.isnan(num), None, np.round(num, 4)).astype(object)
+                # Words show at most four significant digits: de-duplicate on those.
+                shown = np.where(np.isnan(num), None, _significant(num, 4)).astype(object)
             signs = top_c[rows, r] >= 0
-            key = np.char.add(values.to_numpy().astype(str), np.where(signs, "|+", "|-"))
+            key = np.char.add(shown.astype(str), np.where(signs, "|+", "|-"))
             codes, _ = pd.factorize(key)
             first = np.unique(codes, return_index=True)[1]
-            texts = [writer.sentence(ind, values.iloc[i], 1.0 if signs[i] else -1.0) for i in first]
+            texts = [writer.sentence(ind, shown[i], 1.0 if signs[i] else -1.0) for i in first]
             en[rows] = np.array([t[0] for t in texts], dtype=object)[codes]
             zh[rows] = np.array([t[1] for t in texts], dtype=object)[codes]
-            value_out[rows] = values.to_numpy()
+            value_out[rows] = np.where(pd.isna(values), None, values.astype(str))
         wide[f"reason_{r + 1}"] = en
         wide[f"reason_{r + 1}_zh"] = zh
         names = np.array(parents, dtype=object)[top[:, r]]
@@ -202,5 +215,12 @@ def top_reasons(contrib: np.ndarray, parents: list[str], panel: pd.DataFrame, wr
     long = pd.concat(long_parts, ignore_index=True)
     meta = pd.DataFrame.from_dict(writer.meta, orient="index")[["family", "name_en", "name_zh"]]
     long = long.join(meta, on="indicator")
-    long["value"] = long["value"].map(lambda v: None if _is_missing(v) else str(v)).astype("object")
     return wide, long
+
+
+def _significant(x: np.ndarray, digits: int) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.floor(np.log10(np.abs(x)))
+    mag = np.where(np.isfinite(mag), mag, 0)
+    scale = 10.0 ** (digits - 1 - mag)
+    return np.round(x * scale) / scale

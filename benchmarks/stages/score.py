@@ -43,18 +43,27 @@ def load(warehouse: Path | None, customers: int, seed: int):
             panel = con.execute("select * from marts.scoring_panel where as_of_date = "
                                 "(select max(as_of_date) from marts.scoring_panel)").df()
             catalog = con.execute("select * from marts.indicator_catalog").df()
-            n_train = con.execute("select count(*) from marts.training_panel").fetchone()[0]
-            train = con.execute(f"select * from marts.training_panel using sample reservoir({min(n_train, 600_000)} rows) "
-                                f"repeatable ({seed})").df()
         finally:
             con.close()
         source = f"marts.scoring_panel of {warehouse} ({len(panel):,} customers)"
+
+        def train():
+            con = duckdb.connect(str(warehouse), read_only=True)
+            try:
+                return con.execute(f"select * from marts.training_panel using sample reservoir(600000 rows) "
+                                   f"repeatable ({seed})").df()
+            finally:
+                con.close()
     else:
         from ml.synthetic import catalog as synthetic_catalog
         from ml.synthetic import make_panel
 
-        train, _ = make_panel(20_000, 20, seed=seed)
-        panel = train[train["as_of_date"] == train["as_of_date"].max()].drop(columns=["churned_within_horizon"])
+        synthetic, _ = make_panel(20_000, 20, seed=seed)
+        panel = synthetic[synthetic["as_of_date"] == synthetic["as_of_date"].max()].drop(
+            columns=["churned_within_horizon"])
+
+        def train():
+            return synthetic
         catalog = synthetic_catalog()
         source = f"ml.synthetic panel (no warehouse at {warehouse})"
     if len(panel) < customers:
@@ -84,7 +93,7 @@ def run(size: str, customers: int, warehouse: Path | None, models_dir: Path, see
     except (RegistryError, FeatureMismatchError, FileNotFoundError) as error:
         progress(f"no usable champion in {models_dir} ({str(error)[:120]}); training one first (not timed)")
         tmp = Path(tempfile.mkdtemp(prefix="score_bench_models_"))
-        train_and_register(train, catalog, models_dir=tmp, seed=seed, trial_budget=1, backtest_origins=0,
+        train_and_register(train(), catalog, models_dir=tmp, seed=seed, trial_budget=1, backtest_origins=0,
                            challengers=("xgboost",), n_clusters=5)
         loaded, trained_here = LoadedVersion(tmp), True
     model = loaded.champion
