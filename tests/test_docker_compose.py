@@ -141,6 +141,15 @@ def test_compose_has_the_production_services(compose: dict) -> None:
     assert "passwords.json" in init_script  # the admin user's password, from .env
 
 
+def test_airflow_init_prepares_what_the_dags_use(compose: dict) -> None:
+    from include.orchestration import WAREHOUSE_POOL
+
+    init_script = "\n".join(compose["services"]["airflow-init"]["command"])
+    assert f"airflow pools set {WAREHOUSE_POOL} 1" in init_script
+    for module in re.findall(r"python -m ([\w.]+)", init_script):
+        assert (PROJECT_ROOT / (module.replace(".", "/") + ".py")).is_file(), f"airflow-init runs missing module {module}"
+
+
 def test_celery_is_an_optional_profile(compose: dict) -> None:
     services = compose["services"]
     assert services["redis"]["profiles"] == ["celery"]
