@@ -65,3 +65,13 @@ def test_api_quarantine_names_page_and_rerun_adds_nothing(tmp_path, served):
         assert_identity(warehouse)
     finally:
         server.shutdown()
+
+
+def test_api_through_an_airflow_http_connection(tmp_path, served, monkeypatch):
+    source, url = served
+    # The deployment names an HTTP connection; Airflow resolves it (here from its environment variable).
+    monkeypatch.setenv("AIRFLOW_CONN_CHURN_TEST_API", url)
+    warehouse = tmp_path / "w.duckdb"
+    report = ingest_api("churn_test_api", warehouse, tables=["customers"], page_size=15)[0]
+    assert report.source == f"{url}/tables/customers"
+    assert report.rows_loaded == scalar(warehouse, "SELECT count(*) FROM raw.customers") > 15
