@@ -166,6 +166,14 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection, tables: Iterable[Table] | 
     for table in tables or contract.tables.values():
         cols = ", ".join(f"{qi(c.name)} {c.type}" for c in table.columns)
         con.execute(f"CREATE TABLE IF NOT EXISTS {raw_table(table.name)} ({cols})")
+        # The contract only grows (additive changes): a column added since the table was created
+        # is added here, NULL for the rows loaded before.
+        existing = {r[0].lower() for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            [RAW_SCHEMA, table.name]).fetchall()}
+        for c in table.columns:
+            if c.name.lower() not in existing:
+                con.execute(f"ALTER TABLE {raw_table(table.name)} ADD COLUMN {qi(c.name)} {c.type}")
     con.execute(
         f"""CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.quarantine (
             load_id VARCHAR, table_name VARCHAR, source VARCHAR, source_row VARCHAR,
@@ -467,11 +475,11 @@ def load_relation(
                 con.execute(f"DELETE FROM {target} USING _existing e WHERE {on_t} AND NOT e._same")
             on_e = " AND ".join(f"e.{k} = b.{k}" for k in pk)
             con.execute(
-                f"""INSERT INTO {target} SELECT {col_list} FROM _batch b WHERE _reason IS NULL
+                f"""INSERT INTO {target} ({col_list}) SELECT {col_list} FROM _batch b WHERE _reason IS NULL
                 AND NOT EXISTS (SELECT 1 FROM _existing e WHERE {on_e} AND e._same)"""
             )
         else:
-            con.execute(f"INSERT INTO {target} SELECT {col_list} FROM _batch WHERE _reason IS NULL")
+            con.execute(f"INSERT INTO {target} ({col_list}) SELECT {col_list} FROM _batch WHERE _reason IS NULL")
         valid = _count(con, "SELECT count(*) FROM _batch WHERE _reason IS NULL")
         loaded = valid - skipped_loaded
         step("compare_and_insert")

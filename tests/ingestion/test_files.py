@@ -285,3 +285,15 @@ def test_many_parquet_files_take_the_single_scan_path(handmade_source, warehouse
     assert report.rows_read == source_count(handmade_source / "transactions")
     assert query(warehouse, "SELECT source, source_row, reason FROM raw.quarantine") == [
         (str(f), f"row {position}", "direction: not in accepted values")]
+
+
+def test_a_raw_table_from_an_older_contract_gains_the_new_columns(handmade_source, warehouse):
+    con = duckdb.connect(str(warehouse))
+    con.execute("CREATE SCHEMA raw")
+    con.execute("CREATE TABLE raw.churn_events (customer_id VARCHAR, churn_date DATE)")  # before churn_type existed
+    con.execute("INSERT INTO raw.churn_events VALUES ('C00000', DATE '2023-05-01')")
+    con.close()
+    report = ingest_files(handmade_source, warehouse, tables=["churn_events"])[0]
+    assert report.rows_inserted == source_count(handmade_source / "churn_events.parquet")
+    assert query(warehouse, "SELECT churn_type FROM raw.churn_events WHERE customer_id = 'C00000'") == [(None,)]
+    assert scalar(warehouse, "SELECT count(*) FROM raw.churn_events WHERE churn_type = 'account_closure'") == report.rows_inserted
