@@ -43,9 +43,10 @@ def _dbt(project_dir: Path, warehouse: Path, variables: dict, *args: str) -> Non
 
 
 def _month_ends(warehouse: Path) -> list[date]:
-    import duckdb
+    from include.quality.duckdb_gx import open_duckdb
 
-    con = duckdb.connect(str(warehouse), read_only=True)
+    # dbt-duckdb keeps its handle open in this process: share it rather than open a second one.
+    con = open_duckdb(warehouse, read_only=True)
     try:
         rows = con.execute("select distinct month_end from raw.balance_snapshots order by 1").fetchall()
     finally:
@@ -86,9 +87,9 @@ def run(size: str, repeat: int = 2) -> dict:
     as_of_date = month_ends[-1].isoformat()
     dbt_vars = {"as_of_date": as_of_date, "build_dates": "as_of_date"}
 
-    import duckdb
+    from include.quality.duckdb_gx import open_duckdb
 
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = open_duckdb(warehouse, read_only=True)
     partition_rows = con.execute(
         "select count(*) from raw.transactions where transaction_ts >= ? and transaction_ts < ? + interval 1 day",
         [month_ends[-1].replace(day=1), month_ends[-1]]).fetchone()[0]
