@@ -64,3 +64,21 @@ def test_command_line_rejects_bad_arguments(tmp_path):
          "--truth-out", str(tmp_path / "b")],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode != 0 and "huge" in result.stderr
+
+
+def test_command_line_feeds_back_retention_actions(tmp_path):
+    actions = tmp_path / "actions.csv"
+    lines = ["action_id,customer_id,as_of_date,action_type,action_date,relationship_manager_id,control_group"]
+    lines += [f"A{i},C{i:07d},2024-02-29,rate_offer,2024-03-04,,{'true' if i > 15 else 'false'}" for i in range(1, 21)]
+    actions.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "src"
+    result = subprocess.run(
+        [sys.executable, "-m", "include.bank_simulator", "--customers", "300", "--months", "6", "--out", str(out),
+         "--truth-out", str(tmp_path / "truth"), "--retention-actions", str(actions)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert manifest["retention_feedback"]["treated_actions"] == 15
+    written = pq.read_table(out / "retention_actions.parquet")
+    assert written.num_rows == 20
+    assert set(written.column("outcome").to_pylist()) <= {"retained", "churned", "pending"}
