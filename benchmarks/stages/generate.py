@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import sys
@@ -77,11 +78,13 @@ def run(size: str, dest: Path | None = None) -> dict:
     source = Path(dest) if dest else settings.data_dir / "source" / size
     truth = (Path(dest).parent / f"{Path(dest).name}_truth") if dest else settings.data_dir / "truth" / size
     progress(f"generating size {size} into {source} (truth: {truth})")
+    load_before = os.getloadavg()[0]
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     manifest = generate(source, truth, size=size, seed=settings.seed)
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
+    load_after = os.getloadavg()[0]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows = manifest["counts"]["transactions"]
     figure = rows / wall
@@ -115,6 +118,10 @@ def run(size: str, dest: Path | None = None) -> dict:
             "all_rows": sum(manifest["counts"].values()),
             "all_rows_per_s": round(sum(manifest["counts"].values()) / wall),
             "raw_write_floor_s": round(floor_s, 2),
+            # The machine is shared: with other jobs running, wall time overstates the cost. CPU
+            # seconds do not depend on the load; rows per CPU second x 2 is what two free cores give.
+            "transaction_rows_per_cpu_s": round(rows / cpu),
+            "load_average_1min_before_after": [round(load_before, 2), round(load_after, 2)],
             "monthly_churn_rate": manifest["monthly_churn_rate"],
             "oracle_roc_auc": manifest["truth"]["oracle_roc_auc"],
             "source_dir": str(source),
