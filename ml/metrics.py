@@ -109,7 +109,7 @@ def expected_value(y: np.ndarray, p: np.ndarray, *, capacity: float | int = 0.05
 
 
 def evaluate(y: np.ndarray, p: np.ndarray, *, threshold: float | None = None,
-             oracle_p: np.ndarray | None = None) -> dict:
+             oracle_p: np.ndarray | None = None, oracle_y: np.ndarray | None = None) -> dict:
     """Every metric of one model on one set of rows."""
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
@@ -141,6 +141,17 @@ def evaluate(y: np.ndarray, p: np.ndarray, *, threshold: float | None = None,
         out["oracle_roc_auc"] = o_auc
         out["oracle_pr_auc"] = _safe(average_precision_score, y[ok], oracle_p[ok])
         out["oracle_ratio"] = (m_auc / o_auc) if (o_auc and m_auc) else None
+        if oracle_y is not None:
+            # The simulator's own outcome may differ from the pipeline's label definition:
+            # the same figures against it show how much of a gap is the label, not the model.
+            oy = np.asarray(oracle_y, dtype=float)
+            ok2 = ok & ~np.isnan(oy)
+            out["label_agreement_with_truth"] = float((oy[ok2] == y[ok2]).mean()) if ok2.any() else None
+            o2 = _safe(roc_auc_score, oy[ok2], oracle_p[ok2])
+            m2 = _safe(roc_auc_score, oy[ok2], p[ok2])
+            out["truth_label_oracle_roc_auc"] = o2
+            out["truth_label_roc_auc"] = m2
+            out["truth_label_oracle_ratio"] = (m2 / o2) if (o2 and m2) else None
     return out
 
 

@@ -119,16 +119,21 @@ def choose_champion(scores: dict[str, float], *, tolerance: float) -> tuple[str,
     return champ, why
 
 
-def _truth_for(rows: pd.DataFrame, truth_df: pd.DataFrame | None) -> np.ndarray | None:
+def _truth_for(rows: pd.DataFrame, truth_df: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """The truth's probability (and its own outcome, if present) aligned to the panel rows."""
     if truth_df is None:
         return None
-    t = truth_df[["customer_id", "as_of_date", "churn_probability_true"]].copy()
+    cols = [c for c in ("customer_id", "as_of_date", "churn_probability_true", LABEL_COLUMN) if c in truth_df.columns]
+    t = truth_df[cols].copy()
     t["as_of_date"] = pd.to_datetime(t["as_of_date"])
     t["customer_id"] = t["customer_id"].astype(str)
     k = rows[["customer_id", "as_of_date"]].copy()
     k["customer_id"] = k["customer_id"].astype(str)
     merged = k.merge(t, on=["customer_id", "as_of_date"], how="left", validate="one_to_one")
-    return merged["churn_probability_true"].to_numpy(dtype=float)
+    outcome = None
+    if LABEL_COLUMN in merged.columns:
+        outcome = merged[LABEL_COLUMN].astype("boolean").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    return merged["churn_probability_true"].to_numpy(dtype=float), outcome
 
 
 def train_and_register(
@@ -195,8 +200,10 @@ def _train_and_register(training_panel_df, catalog_df, *, models_dir, seed, tria
     idx = {k: np.nonzero(m.to_numpy())[0] for k, m in (("train", m_tr), ("validation", m_va), ("test", m_te))}
     X = {k: X_all.iloc[v] for k, v in idx.items()}
     y = {k: y_all[v] for k, v in idx.items()}
-    oracle_all = _truth_for(panel, truth_df)
+    truth = _truth_for(panel, truth_df)
+    oracle_all, oracle_y_all = truth if truth is not None else (None, None)
     oracle = {k: (oracle_all[v] if oracle_all is not None else None) for k, v in idx.items()}
+    oracle_y = {k: (oracle_y_all[v] if oracle_y_all is not None else None) for k, v in idx.items()}
     groups_val = panel["customer_id"].to_numpy()[idx["validation"]]
     log.info("split %s; rows train %d, validation %d, test %d; %d indicators, %d derived",
              split.describe(), len(idx["train"]), len(idx["validation"]), len(idx["test"]),
@@ -216,11 +223,12 @@ def _train_and_register(training_panel_df, catalog_df, *, models_dir, seed, tria
         fit_seconds[family] = round(time.monotonic() - t0, 2)
         p_val = model.calibrator.transform(raw_val)
         threshold = M.f1_threshold(y["validation"], p_val)
-        res = {"validation": M.evaluate(y["validation"], p_val, threshold=threshold, oracle_p=oracle["validation"]),
+        res = {"validation": M.evaluate(y["validation"], p_val, threshold=threshold, oracle_p=oracle["validation"],
+                                        oracle_y=oracle_y["validation"]),
                "operating_threshold": threshold}
         if len(idx["test"]):
             res["test"] = M.evaluate(y["test"], model.predict_proba(X["test"]), threshold=threshold,
-                                     oracle_p=oracle["test"])
+                                     oracle_p=oracle["test"], oracle_y=oracle_y["test"])
         selection_scores[family] = _selection_score(selection_metric, y["validation"], p_val,
                                                     capacity=capacity, value_args=value_args)
         fitted[family] = model
