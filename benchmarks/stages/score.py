@@ -2,7 +2,7 @@
 
 ``python -m benchmarks.stages.score --size demo|large --out result.json``
 
-* rows: ``--customers`` (default 1,000,000) rows of ``marts.scoring_panel`` from the size's
+* rows: ``--customers`` (default 1,000,000; 20,000 at ``tiny``, a smoke run) rows of ``marts.scoring_panel`` from the size's
   warehouse; a smaller panel is stacked again under new customer ids until it is large enough
   (said in ``details.rows_source``); with no warehouse, the synthetic panel of
   :mod:`ml.synthetic`;
@@ -133,14 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.stages.score")
     ap.add_argument("--size", default="demo", choices=["tiny", "demo", "large"])
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--customers", type=int, help="customers (default 1,000,000; 20,000 at tiny, a smoke run)")
     ap.add_argument("--warehouse", type=Path)
     ap.add_argument("--models-dir", type=Path)
     args = ap.parse_args(argv)
     from include.config import get_settings
 
     settings = get_settings()
-    result = run(args.size, args.customers, args.warehouse or settings.warehouse_path,
+    customers = args.customers or (20_000 if args.size == "tiny" else 1_000_000)
+    result = run(args.size, customers, args.warehouse or settings.warehouse_path,
                  args.models_dir or settings.models_dir, settings.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=str, ensure_ascii=False))

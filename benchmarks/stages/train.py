@@ -3,7 +3,7 @@ HistGradientBoostingClassifier at its defaults on the same rows (issue 6).
 
 ``python -m benchmarks.stages.train --size demo|large --out result.json``
 
-* rows: ``--rows`` (default 2,000,000) rows of ``marts.training_panel`` from the size's
+* rows: ``--rows`` (default 2,000,000; 50,000 at ``tiny``, a smoke run) rows of ``marts.training_panel`` from the size's
   warehouse (``--warehouse``, default the configured one), every indicator column. When the
   panel has fewer rows, its rows are stacked again under new customer ids until there are
   enough, and the result says so (``details.rows_source``); with no warehouse at all the
@@ -168,14 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.stages.train")
     ap.add_argument("--size", default="demo", choices=["tiny", "demo", "large"])
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--rows", type=int, default=2_000_000)
+    ap.add_argument("--rows", type=int, help="panel rows (default 2,000,000; 50,000 at tiny, a smoke run)")
     ap.add_argument("--warehouse", type=Path)
     ap.add_argument("--models-dir", type=Path)
     args = ap.parse_args(argv)
     from include.config import get_settings
 
     settings = get_settings()
-    result = run(args.size, args.rows, args.warehouse or settings.warehouse_path,
+    rows = args.rows or (50_000 if args.size == "tiny" else 2_000_000)
+    result = run(args.size, rows, args.warehouse or settings.warehouse_path,
                  args.models_dir or settings.models_dir, settings.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=str))
