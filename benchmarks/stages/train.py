@@ -90,18 +90,21 @@ def load_panel(warehouse: Path | None, rows: int, seed: int) -> tuple[pd.DataFra
     return panel.iloc[:rows], catalog(), f"ml.synthetic panel (no warehouse at {warehouse})"
 
 
-def champion_settings(models_dir: Path, feature_hash: str) -> tuple[dict, int, str]:
+def champion_settings(models_dir: Path, panel: pd.DataFrame):
+    """The champion's signature, XGBoost parameters and tree count, if it can read this panel."""
+    from ml.features import check_columns
     from ml.models import XGB_DEFAULTS
-    from ml.registry import Registry
+    from ml.scoring import LoadedVersion
 
     try:
-        meta = Registry(models_dir).champion_metadata()
-        if meta.get("feature_hash") == feature_hash and "xgboost" in meta.get("params", {}):
-            p = meta["params"]["xgboost"]
-            return {k: p[k] for k in XGB_DEFAULTS}, int(p["n_trees"]), f"champion {meta['model_version']}"
-    except Exception as error:  # no registry, no champion: defaults are a fair stand-in
-        progress(f"no usable champion in {models_dir} ({error}); using the default parameters")
-    return dict(XGB_DEFAULTS), 300, "defaults (no champion with these features)"
+        loaded = LoadedVersion(models_dir)
+        check_columns(panel, loaded.signature)
+        p = loaded.metadata["params"]["xgboost"]
+        return (loaded.signature, {k: p[k] for k in XGB_DEFAULTS}, int(p["n_trees"]),
+                f"champion {loaded.version}")
+    except Exception as error:  # no registry, no champion, other features: defaults are a fair stand-in
+        progress(f"no usable champion in {models_dir} ({str(error)[:160]}); using the default parameters")
+    return None, dict(XGB_DEFAULTS), 300, "defaults (no champion for these features)"
 
 
 def run(size: str, rows: int, warehouse: Path | None, models_dir: Path, seed: int) -> dict:
@@ -116,12 +119,13 @@ def run(size: str, rows: int, warehouse: Path | None, models_dir: Path, seed: in
     panel, catalog, source = load_panel(warehouse, rows, seed)
     panel["as_of_date"] = pd.to_datetime(panel["as_of_date"])
     panel = panel[panel["churned_within_horizon"].notna()].sort_values(["as_of_date", "customer_id"])
-    sig, _ = learn_signature(panel, catalog)
+    sig, params, n_trees, origin = champion_settings(models_dir, panel)
+    if sig is None:
+        sig, _ = learn_signature(panel, catalog)
     # The columns the champion's trees see: the indicators (see ml.models.tree_view).
     X, y = tree_view(build_matrix(panel, sig), sig), labels(panel)
     latest = (panel["as_of_date"] == panel["as_of_date"].max()).to_numpy()
     progress(f"{len(X):,} rows x {X.shape[1]} columns ({len(sig.indicators)} indicators); {source}")
-    params, n_trees, origin = champion_settings(models_dir, sig.feature_hash)
     bp = booster_params(params, y, seed)
     bp["nthread"] = MAX_THREADS
 
