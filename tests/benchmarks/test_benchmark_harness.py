@@ -246,3 +246,39 @@ def test_results_are_written_after_each_stage(tmp_path: Path, monkeypatch: pytes
     final = json.loads((results_dir / "latest.json").read_text())
     assert final["meta"]["finished_at"] is not None
     assert all(final[key]["status"] != "pending" for key in harness.STAGE_KEYS)
+
+
+def test_terminating_the_harness_ends_the_running_stage(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    pid_file = tmp_path / "stage.pid"
+    body = (
+        "import os, time\n"
+        f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "time.sleep(120)\n"
+    )
+    _write_fake_package(tmp_path, {"generate": body})
+    harness_process = subprocess.Popen(
+        [
+            sys.executable, "-m", "benchmarks.run", "--size", "demo", "--only", "generate",
+            "--stages-package", PACKAGE, "--path", str(tmp_path), "--results-dir", str(tmp_path / "results"),
+        ],
+        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "the fake stage never started"
+        time.sleep(0.1)
+    stage_pid = int(pid_file.read_text())
+    harness_process.send_signal(signal.SIGTERM)
+    assert harness_process.wait(timeout=30) == 128 + signal.SIGTERM
+    time.sleep(0.5)
+    try:
+        os.kill(stage_pid, 0)
+    except ProcessLookupError:
+        return
+    # Still there: end it so the test leaves nothing behind, then fail.
+    os.kill(stage_pid, signal.SIGKILL)
+    pytest.fail("the stage outlived the terminated harness")
