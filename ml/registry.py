@@ -187,6 +187,8 @@ class Registry:
         df = pd.DataFrame(rows, columns=["model_version", *[c for c in cols if c != "model_version"]])
         for c in ("registered_at", "trained_at"):
             df[c] = pd.to_datetime(df[c], utc=True)
+        for c in ("train_start", "train_end", "validation_start", "validation_end", "test_as_of_date"):
+            df[c] = pd.to_datetime(df[c]).dt.date
         return df
 
 
