@@ -126,6 +126,7 @@ def run(size: str, dest: Path | None = None) -> dict:
             "oracle_roc_auc": manifest["truth"]["oracle_roc_auc"],
             "source_dir": str(source),
             "main_thread_cpu_s_by_phase": manifest.get("timings_s", {}),
+            "writer_threads_cpu_s": manifest.get("writer_cpu_s", {}),
             "allocator_keeps_freed_memory": allocator_tuned,
         },
     }

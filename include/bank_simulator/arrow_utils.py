@@ -205,7 +205,8 @@ def dates(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
     arr = np.asarray(days)
     if np.issubdtype(arr.dtype, np.datetime64):
         arr = arr.astype("datetime64[D]").astype(np.int64)
-    return pa.array(arr.astype(np.int32), pa.date32(), mask=mask)
+    # int32 -> date32 is a zero-copy view; pa.array(..., pa.date32()) converts value by value.
+    return pa.array(arr.astype(np.int32, copy=False), mask=mask).view(pa.date32())
 
 
 def int32(values: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:

@@ -53,6 +53,7 @@ class _Sink:
         self.rows: dict[str, int] = {}
         self.pools = {"transactions": ThreadPoolExecutor(max_workers=1), "other": ThreadPoolExecutor(max_workers=1)}
         self.pending: dict[str, list[Future]] = {k: [] for k in self.pools}
+        self.cpu: dict[str, float] = {}  # writer-thread CPU seconds, by step and table
 
     def submit(self, fn, *args, lane: str = "other") -> None:
         # One job in flight per lane: it overlaps with the generation of the next month, memory
@@ -69,12 +70,17 @@ class _Sink:
         self.submit(self._write, table, rel, data, path, lane="transactions" if table == "transactions" else "other")
 
     def _write(self, table: str, rel: str, data, path: Path) -> None:
+        started = time.thread_time()
         if isinstance(data, Deferred):
             data = data.build()
         if self.faults is not None:
             data = self.faults.apply(table, rel, data)
         self.rows[table] = self.rows.get(table, 0) + data.num_rows
+        built = time.thread_time()
         write_file(data, path, self.fmt)
+        done = time.thread_time()
+        self.cpu[f"build_{table}"] = round(self.cpu.get(f"build_{table}", 0.0) + built - started, 3)
+        self.cpu[f"write_{table}"] = round(self.cpu.get(f"write_{table}", 0.0) + done - built, 3)
 
     def close(self) -> None:
         for pending in self.pending.values():
@@ -110,6 +116,13 @@ class _TruthSink:
         self.sink.submit(self._write, as_of, cust, prob, label, labeled)
 
     def _write(self, as_of, cust, prob, label, labeled) -> None:
+        started = time.thread_time()
+        try:
+            self._write_month(as_of, cust, prob, label, labeled)
+        finally:
+            self.sink.cpu["truth"] = round(self.sink.cpu.get("truth", 0.0) + time.thread_time() - started, 3)
+
+    def _write_month(self, as_of, cust, prob, label, labeled) -> None:
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.path, self.SCHEMA, compression="snappy")
         n = len(cust)
@@ -361,7 +374,7 @@ def generate(out_dir, truth_dir, *, size: str = "tiny", customers: int | None = 
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     # Timings are returned, never written: the written manifest is the same bytes for the same seed.
     return {**manifest, "truth": truth, "timings_s": {**result.timings, "truth_and_manifest": round(
-        time.perf_counter() - finishing, 3)}}
+        time.perf_counter() - finishing, 3)}, "writer_cpu_s": dict(sorted(sink.cpu.items()))}
 
 
 def _clean(out_dir: Path, contract: Contract) -> None:
