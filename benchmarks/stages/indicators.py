@@ -51,21 +51,23 @@ def raw_warehouse(size: str) -> tuple[Path, dict]:
     settings = get_settings()
     source_dir = settings.data_dir / "source" / size
     if not (source_dir / "_manifest.json").exists():
-        from include.bank_simulator import generate
-
         progress(f"no source data at {source_dir}: generating size {size} (not timed)")
-        generate(source_dir, settings.data_dir / "truth" / size, size=size, seed=settings.seed)
+        code = ("import sys; from include.bank_simulator import generate; "
+                "generate(sys.argv[1], sys.argv[2], size=sys.argv[3], seed=int(sys.argv[4]))")
+        run_child([sys.executable, "-c", code, str(source_dir), str(settings.data_dir / "truth" / size), size,
+                   str(settings.seed)], label="generation")
     manifest_path = source_dir / "_manifest.json"
     manifest = json.loads(manifest_path.read_text())
     cache = settings.data_dir / "benchmarks" / "indicators" / size / "warehouse_raw.duckdb"
     if not cache.exists() or cache.stat().st_mtime < manifest_path.stat().st_mtime:
-        from include.ingestion import ingest_files
-
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.unlink(missing_ok=True)
         progress(f"ingesting {source_dir} into {cache} (once per size, not timed)")
         t0 = time.perf_counter()
-        ingest_files(source_dir, cache)
+        # In a child: this process must stay small, because a child's peak RSS as the kernel
+        # reports it starts from its parent's resident set at fork time.
+        code = "import sys; from include.ingestion import ingest_files; ingest_files(sys.argv[1], sys.argv[2])"
+        run_child([sys.executable, "-c", code, str(source_dir), str(cache)], label="ingestion")
         progress(f"ingested in {time.perf_counter() - t0:.1f} s")
     return cache, manifest
 
