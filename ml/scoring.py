@@ -40,11 +40,15 @@ log = logging.getLogger("ml.scoring")
 
 # Rows per chunk: bounds the memory of SHAP contributions (rows × features float32).
 CHUNK_ROWS = 250_000
+REASON_COLUMNS = ("customer_id", "as_of_date", "model_version", "rank", "indicator", "family", "name_en",
+                  "name_zh", "value", "contribution", "direction", "reason_en", "reason_zh", "contribution_method")
 # Customers (highest probability first) whose reasons come from exact TreeSHAP; see score_panel.
 EXACT_REASON_ROWS = 20_000
 
 
 def _contributions(explainer: FittedModel, X: pd.DataFrame, exact: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    if len(X) == 0:
+        return np.zeros((0, len(explainer.signature.indicators))), list(explainer.signature.indicators)
     if explainer.family != "xgboost" or exact.all():
         c, _, parents = explainer.contributions(X)
         return c, parents
@@ -179,14 +183,14 @@ def score_with(loaded: LoadedVersion, panel: pd.DataFrame, catalog_df: pd.DataFr
     scores["cluster_id"] = np.concatenate(cluster_parts).astype(int) if cluster_parts else np.array([], dtype=int)
 
     long = pd.concat(long_parts, ignore_index=True) if long_parts else pd.DataFrame()
-    if len(long):
+    if len(long) == 0:
+        long = pd.DataFrame({c: pd.Series(dtype="object") for c in REASON_COLUMNS})
+    else:
         rows = long.pop("row").to_numpy()
         long.insert(0, "customer_id", scores["customer_id"].to_numpy()[rows])
         long.insert(1, "as_of_date", scores["as_of_date"].to_numpy()[rows])
         long.insert(2, "model_version", loaded.version)
-        long = long[["customer_id", "as_of_date", "model_version", "rank", "indicator", "family", "name_en",
-                     "name_zh", "value", "contribution", "direction", "reason_en", "reason_zh",
-                     "contribution_method"]]
+        long = long[list(REASON_COLUMNS)]
 
     if len(scores) != len(panel) or np.isnan(scores["churn_probability"]).any():
         raise RuntimeError(f"scoring produced {len(scores)} scores for {len(panel)} rows "

@@ -66,3 +66,9 @@ def test_rows_without_keys_fail_by_count(trained, latest_rows, synthetic):
     panel.loc[[3, 5], "customer_id"] = None
     with pytest.raises(ScoringInputError, match="2 scoring panel row"):
         score_panel(panel, synthetic["catalog"], models_dir=trained["models_dir"])
+
+
+def test_an_empty_panel_gives_empty_tables_with_their_columns(trained, latest_rows, synthetic):
+    scores, reasons = score_panel(latest_rows.head(0), synthetic["catalog"], models_dir=trained["models_dir"])
+    assert len(scores) == 0 and "churn_probability" in scores.columns
+    assert len(reasons) == 0 and {"indicator", "reason_en", "reason_zh"} <= set(reasons.columns)
