@@ -91,7 +91,12 @@ def _read(settings: Settings, sql: str, params: list | None = None) -> pd.DataFr
         return con.execute(sql, params or []).df()
 
 
-def train_champion(settings: Settings) -> dict:
+# A new installation's first run trains with this budget so the first warnings come in minutes;
+# the monthly training DAG then runs the full search and backtest.
+BOOTSTRAP_TRIAL_BUDGET = 4
+
+
+def train_champion(settings: Settings, *, bootstrap: bool = False) -> dict:
     """Train the challengers on the labelled panel and register the champion (plan 2.3, 4.1)."""
     from ml.training import train_and_register
 
@@ -105,20 +110,20 @@ def train_champion(settings: Settings) -> dict:
         models_dir=settings.models_dir,
         seed=settings.seed,
         horizon_days=settings.label_horizon_days,
-        trial_budget=settings.train_trial_budget,
+        trial_budget=min(BOOTSTRAP_TRIAL_BUDGET, settings.train_trial_budget) if bootstrap else settings.train_trial_budget,
         time_budget_s=settings.train_time_budget_s,
-        backtest_origins=settings.backtest_origins,
+        backtest_origins=0 if bootstrap else settings.backtest_origins,
     )
 
 
 def ensure_champion(settings: Settings) -> str:
-    """The first run of a new installation has no model yet: train one, else keep the champion."""
+    """The first run of a new installation has no model yet: train one quickly, else keep the champion."""
     from ml.registry import Registry
 
     champion = Registry(settings.models_dir).champion()
     if champion is not None:
         return champion
-    return str(train_champion(settings)["model_version"])
+    return str(train_champion(settings, bootstrap=True)["model_version"])
 
 
 def score_customers(settings: Settings, *, as_of_date, run_id: str) -> dict:
