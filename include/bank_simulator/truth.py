@@ -129,23 +129,3 @@ def expected_churn_probability(
         p_month = 1.0 - (1.0 - e_h.astype(np.float64)) * (1.0 - q)
         survival *= 1.0 - weights[k - 1] * p_month
     return 1.0 - survival
-
-
-def roc_auc(score: np.ndarray, label: np.ndarray) -> float:
-    """Rank-based ROC-AUC (Mann-Whitney), average ranks for ties."""
-    score = np.asarray(score, dtype=np.float64)
-    label = np.asarray(label, dtype=bool)
-    n_pos = int(label.sum())
-    n_neg = len(label) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    order = np.argsort(score, kind="mergesort")
-    s = score[order]
-    ranks = np.empty(len(s))
-    # average ranks over ties
-    boundaries = np.flatnonzero(np.diff(s)) + 1
-    starts = np.concatenate([[0], boundaries])
-    ends = np.concatenate([boundaries, [len(s)]])
-    avg = (starts + ends + 1) / 2.0
-    ranks[order] = np.repeat(avg, ends - starts)
-    return float((ranks[label].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
