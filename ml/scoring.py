@@ -71,7 +71,7 @@ class ScoringInputError(ValueError):
 class LoadedVersion:
     """A registered version ready to score: signature, champion, and the model that explains it."""
 
-    def __init__(self, models_dir: str | Path, version: str | None = None):
+    def __init__(self, models_dir: str | Path, version: str | None = None, family: str | None = None):
         self.registry = Registry(models_dir)
         self.version = version or self.registry.champion()
         if self.version is None:
@@ -83,7 +83,10 @@ class LoadedVersion:
         if stored != self.metadata["feature_hash"]:
             raise RuntimeError(f"model {self.version}: signature hash {stored} does not match the registry's "
                                f"{self.metadata['feature_hash']}; the version folder was modified")
-        fam = self.metadata["champion_family"]
+        # ``family`` picks another challenger of the same version (benchmarks, comparisons).
+        fam = family or self.metadata["champion_family"]
+        if fam not in self.metadata["models"]:
+            raise ValueError(f"model {self.version} has no {fam!r} challenger (has: {', '.join(self.metadata['models'])})")
         self.champion = FittedModel.load(vdir, self.metadata["models"][fam], self.signature)
         # Trees from sklearn have no exact contributions: XGBoost of the same version explains.
         if fam in ("xgboost", "logistic_regression", "linear_svm") or "xgboost" not in self.metadata["models"]:

@@ -6,7 +6,8 @@
   warehouse; a smaller panel is stacked again under new customer ids until it is large enough
   (said in ``details.rows_source``); with no warehouse, the synthetic panel of
   :mod:`ml.synthetic`;
-* model: the registry's champion when its features match the panel; otherwise a model is
+* model: the registry's champion version (its XGBoost challenger by default, ``--family``),
+  when its features match the panel; otherwise a model is
   trained first on the warehouse's training panel (a quick budget, not timed) into a
   temporary registry;
 * figure: customers per second of ``ml.scoring.score_panel`` -- signature checks, the matrix,
@@ -78,7 +79,8 @@ def load(warehouse: Path | None, customers: int, seed: int):
     return panel.iloc[:customers].reset_index(drop=True), catalog, train, source
 
 
-def run(size: str, customers: int, warehouse: Path | None, models_dir: Path, seed: int) -> dict:
+def run(size: str, customers: int, warehouse: Path | None, models_dir: Path, seed: int,
+        family: str | None = "xgboost") -> dict:
     from ml.features import FeatureMismatchError, build_matrix
     from ml.registry import RegistryError
     from ml.scoring import LoadedVersion, score_with
@@ -88,14 +90,14 @@ def run(size: str, customers: int, warehouse: Path | None, models_dir: Path, see
     progress(f"{len(panel):,} customers; {source}")
     loaded, trained_here = None, False
     try:
-        loaded = LoadedVersion(models_dir)
+        loaded = LoadedVersion(models_dir, family=family)
         build_matrix(panel.head(10), loaded.signature)
-    except (RegistryError, FeatureMismatchError, FileNotFoundError) as error:
+    except (RegistryError, FeatureMismatchError, FileNotFoundError, ValueError) as error:
         progress(f"no usable champion in {models_dir} ({str(error)[:120]}); training one first (not timed)")
         tmp = Path(tempfile.mkdtemp(prefix="score_bench_models_"))
         train_and_register(train(), catalog, models_dir=tmp, seed=seed, trial_budget=1, backtest_origins=0,
                            challengers=("xgboost",), n_clusters=5)
-        loaded, trained_here = LoadedVersion(tmp), True
+        loaded, trained_here = LoadedVersion(tmp, family=family), True
     model = loaded.champion
     progress(f"model {loaded.version} ({model.family}, {model.params.get('n_trees', '?')} trees)")
 
@@ -136,13 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--customers", type=int, help="customers (default 1,000,000; 20,000 at tiny, a smoke run)")
     ap.add_argument("--warehouse", type=Path)
     ap.add_argument("--models-dir", type=Path)
+    ap.add_argument("--family", default="xgboost",
+                    help="challenger of the champion version to score with (default xgboost: the SHAP path; "
+                         "'champion' for the champion itself)")
     args = ap.parse_args(argv)
     from include.config import get_settings
 
     settings = get_settings()
     customers = args.customers or (20_000 if args.size == "tiny" else 1_000_000)
     result = run(args.size, customers, args.warehouse or settings.warehouse_path,
-                 args.models_dir or settings.models_dir, settings.seed)
+                 args.models_dir or settings.models_dir, settings.seed,
+                 family=None if args.family == "champion" else args.family)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=str, ensure_ascii=False))
     progress(f"{result['figure']:,} customers/s; target met: {result['target_met']}")
