@@ -44,6 +44,9 @@ class Settings:
     source_conn_id: str = field(default_factory=lambda: os.environ.get("CHURN_SOURCE_CONN_ID", "churn_source_postgres"))
     api_conn_id: str = field(default_factory=lambda: os.environ.get("CHURN_API_CONN_ID", "churn_source_api"))
     smtp_conn_id: str = field(default_factory=lambda: os.environ.get("CHURN_SMTP_CONN_ID", "smtp_default"))
+    # Last date the data covers (labels need as_of_date + horizon on or before it). Unset: the
+    # latest month-end in the data. A one-snapshot export whose outcome is known sets it.
+    data_end_date: str | None = field(default_factory=lambda: os.environ.get("CHURN_DATA_END_DATE") or None)
     # Scheduled runs retry transient failures; `make run` sets 0 so a failure surfaces at once.
     task_retries: int = field(default_factory=lambda: int(os.environ.get("CHURN_TASK_RETRIES", "2")))
     # Bounds of the XGBoost hyper-parameter search and of the rolling-origin backtest per training.

@@ -40,6 +40,8 @@ def dbt_task_group(
 
     project_dir = settings.dbt_project_dir
     dbt_vars = {"as_of_date": AS_OF_DATE_TEMPLATE, "label_horizon_days": settings.label_horizon_days}
+    if settings.data_end_date:
+        dbt_vars["data_end_date"] = settings.data_end_date
     dbt_vars.update(extra_vars or {})
     return DbtTaskGroup(
         group_id=group_id,

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from include.config import ALERT_LEVELS, Settings, airflow_environment, get_settings
 from include.orchestration import WAREHOUSE_POOL
@@ -26,6 +27,8 @@ MAIN_DAG = "churn_warning_daily"
 
 
 def ensure_source_data(settings: Settings) -> dict:
+    if settings.source_kind == "mapping":
+        return mapping_run(settings)
     manifest_path = settings.source_dir / "_manifest.json"
     if settings.source_kind == "files" and not manifest_path.exists():
         from include.bank_simulator import generate
@@ -35,6 +38,23 @@ def ensure_source_data(settings: Settings) -> dict:
     if manifest_path.exists():
         return json.loads(manifest_path.read_text())
     return {}
+
+
+def mapping_run(settings: Settings) -> dict:
+    """A bank's one-snapshot export (e.g. Churn_Modelling.csv): the mapping file names the as-of
+    date, and its label is the observed outcome, so the data covers the whole label horizon."""
+    from include.ingestion.mapping import mapping_as_of_date
+
+    if not settings.source_mapping:
+        raise SystemExit("CHURN_SOURCE_KIND=mapping needs CHURN_SOURCE_MAPPING, e.g. include/mappings/churn_modelling.yml")
+    as_of = mapping_as_of_date(settings.source_mapping)
+    if as_of is None:
+        raise SystemExit(f"{settings.source_mapping} names no as_of_date; pass --as-of-date")
+    if not settings.data_end_date:
+        end = pd.Timestamp(as_of) + pd.Timedelta(days=settings.label_horizon_days)
+        os.environ["CHURN_DATA_END_DATE"] = end.date().isoformat()
+    print(f"[run] source: {settings.source_mapping} as of {as_of}", flush=True)
+    return {"end_month_end": str(as_of)}
 
 
 def default_as_of_date(manifest: dict) -> str:
@@ -117,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     manifest = ensure_source_data(settings)
     as_of_date = args.as_of_date or default_as_of_date(manifest)
+    get_settings.cache_clear()
+    settings = get_settings()
     env = airflow_environment(settings)
     prepare_airflow(settings, env)
     log_path = Path(env["AIRFLOW_HOME"]) / "logs" / f"make-run-{as_of_date}.log"

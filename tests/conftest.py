@@ -96,3 +96,47 @@ def warehouse_copy(tiny_warehouse, tmp_path) -> Path:
     target = tmp_path / "warehouse.duckdb"
     shutil.copy(tiny_warehouse, target)
     return target
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mailbox:
+    """What a real SMTP server on loopback received."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        body = message.get_body(preferencelist=("html", "plain"))
+        self.messages.append(
+            {
+                "mail_from": envelope.mail_from,
+                "rcpt_tos": list(envelope.rcpt_tos),
+                "subject": str(message["Subject"]),
+                "html": body.get_content() if body is not None else "",
+            }
+        )
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_mailbox():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; yields (mailbox, Airflow connection URI)."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    uri = f"smtp://127.0.0.1:{port}?disable_tls=true&disable_ssl=true&retry_limit=0&timeout=10"
+    try:
+        yield mailbox, uri
+    finally:
+        controller.stop()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +93,36 @@ def test_published_snapshot_holds_every_scored_customer(tiny_run):
         assert not {"name", "phone", "email"} & columns, "no PII in clear for BI"
     finally:
         con.close()
+
+
+def test_a_critical_failure_stops_the_run_keeps_the_snapshot_and_mails_the_owner(tiny_run, tmp_path, smtp_mailbox):
+    mailbox, smtp_uri = smtp_mailbox
+    # the source lost December's transactions: the run's partition is missing (a critical check)
+    source = tmp_path / "source"
+    shutil.copytree(tiny_run["root"] / "data" / "source" / "tiny", source)
+    shutil.rmtree(source / "transactions" / "month=2025-12")
+    data = tmp_path / "data"
+    published = data / "published" / "churn_warning.duckdb"
+    published.parent.mkdir(parents=True)
+    shutil.copy(tiny_run["published"], published)
+    before = hashlib.sha256(published.read_bytes()).hexdigest()
+    env = dict(tiny_run["env"])
+    env.update(
+        {
+            "CHURN_DATA_DIR": str(data),
+            "CHURN_SOURCE_DIR": str(source),
+            "AIRFLOW_HOME": str(tmp_path / "airflow"),
+            "AIRFLOW_CONN_SMTP_DEFAULT": smtp_uri,
+        }
+    )
+    result = run_main(env)
+    assert result.returncode != 0
+    assert "The last good snapshot stays" in result.stdout
+    assert hashlib.sha256(published.read_bytes()).hexdigest() == before, "the published snapshot is untouched"
+    assert not (data / "reports").exists(), "no report for a run that did not publish"
+
+    to_transactions_owner = [m for m in mailbox.messages if "payments-data@bank.example" in m["rcpt_tos"]]
+    assert to_transactions_owner, f"the transactions owner was alerted; got {[m['rcpt_tos'] for m in mailbox.messages]}"
+    message = to_transactions_owner[0]
+    assert "raw.transactions" in message["html"] and "critical" in message["html"].lower()
+    assert "2025-12-31" in message["html"]
