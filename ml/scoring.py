@@ -141,7 +141,7 @@ def score_with(loaded: LoadedVersion, panel: pd.DataFrame, catalog_df: pd.DataFr
     for start in range(0, max(len(panel), 1), chunk_rows):
         X = build_matrix(panel.iloc[start:start + chunk_rows], sig, report=report)
         matrices.append(X)
-        prob_parts.append(loaded.champion.predict_proba(X))
+        prob_parts.append(loaded.champion.predict_proba(X) if len(X) else np.zeros(0))
     prob = np.concatenate(prob_parts) if prob_parts else np.array([])
     # Exact TreeSHAP costs ~1-3 ms per customer; the customers a relationship manager will
     # read (the highest risk) get it, the rest get Saabas attributions (also exact sums).
