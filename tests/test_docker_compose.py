@@ -202,8 +202,10 @@ def test_mounted_host_paths_exist_or_are_created_at_run_time(compose: dict) -> N
         relative = Path(source).as_posix().removeprefix("./")
         assert not source.startswith(("/", "~")), f"{service_name} mounts absolute host path {source}"
         if relative in RUNTIME_CREATED_HOST_PATHS:
-            gitignore = (PROJECT_ROOT / ".gitignore").read_text().splitlines()
-            assert f"{relative}/" in gitignore or relative in gitignore, f"{relative} is created at run time, must be ignored"
+            ignored = subprocess.run(
+                ["git", "check-ignore", "-q", "--no-index", f"{relative}/"], cwd=PROJECT_ROOT, check=False
+            )
+            assert ignored.returncode == 0, f"{relative}/ is created at run time and must be git-ignored"
             continue
         assert (PROJECT_ROOT / relative).exists(), f"{service_name} mounts ./{relative}, which does not exist"
     scheduler_sources = {Path(source).as_posix().removeprefix("./") for name, source, _ in mounts if name == "airflow-scheduler"}
