@@ -502,7 +502,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
         if record.get("status") == "failed":
             error = (record.get("error") or "").strip().splitlines()
-            excerpt = "\n".join("    " + line for line in error[-12:])
+            shown = error if len(error) <= 13 else [error[0], "...", *error[-12:]]
+            excerpt = "\n".join("    " + line for line in shown)
             notes.append(f"- `{key}` failed:\n\n{excerpt}\n")
         elif record.get("status") in {"missing", "not_run", "pending"}:
             notes.append(f"- `{key}` {record['status'].replace('_', ' ')}: {record.get('message')}")
