@@ -3,54 +3,18 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
-from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[dict] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
-        body = message.get_body(preferencelist=("html", "plain"))
-        self.messages.append({
-            "mail_from": envelope.mail_from,
-            "rcpt_tos": list(envelope.rcpt_tos),
-            "subject": str(message["Subject"]),
-            "html": body.get_content() if body is not None else "",
-        })
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture
-def smtp_server(monkeypatch):
-    """A real SMTP server on 127.0.0.1; Airflow's ``smtp_default`` connection points at it."""
-    from aiosmtpd.controller import Controller
-
-    mailbox = _Mailbox()
-    port = _free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_SMTP_DEFAULT",
-        f"smtp://127.0.0.1:{port}?disable_tls=true&disable_ssl=true&retry_limit=0&timeout=10"
-        "&from_email=churn-warning%40bank.example",
-    )
-    try:
-        yield mailbox
-    finally:
-        controller.stop()
+def smtp_server(smtp_mailbox, monkeypatch):
+    """The real SMTP server of the root conftest; Airflow's ``smtp_default`` connection points at it."""
+    mailbox, uri = smtp_mailbox
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", uri + "&from_email=churn-warning%40bank.example")
+    return mailbox
 
 
 @pytest.fixture
