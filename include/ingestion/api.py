@@ -37,9 +37,9 @@ from include.ingestion.core import (
     open_warehouse,
     qi,
     ql,
-    record_failure,
     record_no_source,
     select_tables,
+    table_load,
     utcnow,
 )
 
@@ -110,64 +110,58 @@ def ingest_api(
             fd, tmp = tempfile.mkstemp(prefix="churn_api_", suffix=".ndjson")
             os.close(fd)
             try:
-                params: dict[str, Any] = {"limit": page_size}
-                wm = get_watermark(con, table.name, url) if table.watermark and not full_refresh else None
-                if wm is not None:
-                    params["since"] = wm
-                columns: set[str] = set()
-                page, cursor, offered = 0, None, True
-                with open(tmp, "w", encoding="utf-8") as out:
-                    while True:
-                        page += 1
-                        if cursor is not None:
-                            params["cursor"] = cursor
-                        resp = _get(session, url, params, headers, auth, retries, timeout)
-                        if resp.status_code == 404 and page == 1:
-                            offered = False
-                            break
-                        if resp.status_code != 200:
-                            raise IngestionError(f"GET {resp.url} answered {resp.status_code}: {resp.text[:200]}")
-                        body = resp.json()
-                        rows = body.get("rows")
-                        if not isinstance(rows, list):
-                            raise IngestionError(f"GET {resp.url}: the answer has no 'rows' list")
-                        columns.update(body.get("columns") or [])
-                        label = f"page {page}" + (f" (cursor {cursor})" if cursor is not None else "")
-                        for i, row in enumerate(rows, start=1):
-                            columns.update(row)
-                            out.write(json.dumps({"values": row, "_source_page": label, "_item": i}, default=str))
-                            out.write("\n")
-                        cursor = body.get("next_cursor")
-                        if not cursor or not rows:
-                            break
-                if not offered:
-                    report.message = f"GET {url} answered 404: the API does not offer this table"
-                    record_no_source(con, report)
-                    continue
-                merge_drift(report.drift, table, url, columns)
-                check_required(table, report.drift)
-                present = [c for c in columns if c.lower() in {k.name.lower() for k in table.columns}]
-                if os.path.getsize(tmp) == 0:
-                    relation = ("SELECT " + ", ".join(f"CAST(NULL AS VARCHAR) AS {qi(c)}" for c in present)
-                                + ", CAST(NULL AS VARCHAR) AS _source, CAST(NULL AS VARCHAR) AS _row WHERE false")
-                else:
-                    fields = ", ".join(f"{qi(c)} := json_extract_string(values, {ql(_json_path(c))})" for c in present)
-                    # Every value is taken as text, whatever its JSON type, and cast by the contract.
-                    relation = (
-                        f"SELECT unnest(struct_pack({fields})), {ql(url)} AS _source, "
-                        f"_source_page || ' item ' || CAST(_item AS VARCHAR) AS _row "
-                        f"FROM read_json({ql(tmp)}, format = 'newline_delimited', "
-                        f"columns = {{values: 'JSON', _source_page: 'VARCHAR', _item: 'BIGINT'}})"
-                    )
-                load_relation(con, table, relation, source_columns=dict.fromkeys(present, "VARCHAR"),
-                              report=report, watermark_source=url, now=now, incremental=not full_refresh)
-            except IngestionError as exc:
-                record_failure(con, report, exc)
-                errors.append(exc)
-            except Exception as exc:
-                # Unexpected (disk full, a DuckDB error): still leave a trace in the load log.
-                record_failure(con, report, exc)
-                raise
+                with table_load(con, report, errors):
+                    params: dict[str, Any] = {"limit": page_size}
+                    wm = get_watermark(con, table.name, url) if table.watermark and not full_refresh else None
+                    if wm is not None:
+                        params["since"] = wm
+                    columns: set[str] = set()
+                    page, cursor, offered = 0, None, True
+                    with open(tmp, "w", encoding="utf-8") as out:
+                        while True:
+                            page += 1
+                            if cursor is not None:
+                                params["cursor"] = cursor
+                            resp = _get(session, url, params, headers, auth, retries, timeout)
+                            if resp.status_code == 404 and page == 1:
+                                offered = False
+                                break
+                            if resp.status_code != 200:
+                                raise IngestionError(f"GET {resp.url} answered {resp.status_code}: {resp.text[:200]}")
+                            body = resp.json()
+                            rows = body.get("rows")
+                            if not isinstance(rows, list):
+                                raise IngestionError(f"GET {resp.url}: the answer has no 'rows' list")
+                            columns.update(body.get("columns") or [])
+                            label = f"page {page}" + (f" (cursor {cursor})" if cursor is not None else "")
+                            for i, row in enumerate(rows, start=1):
+                                columns.update(row)
+                                out.write(json.dumps({"values": row, "_source_page": label, "_item": i}, default=str))
+                                out.write("\n")
+                            cursor = body.get("next_cursor")
+                            if not cursor or not rows:
+                                break
+                    if not offered:
+                        report.message = f"GET {url} answered 404: the API does not offer this table"
+                        record_no_source(con, report)
+                        continue
+                    merge_drift(report.drift, table, url, columns)
+                    check_required(table, report.drift)
+                    present = [c for c in columns if c.lower() in {k.name.lower() for k in table.columns}]
+                    if os.path.getsize(tmp) == 0:
+                        relation = ("SELECT " + ", ".join(f"CAST(NULL AS VARCHAR) AS {qi(c)}" for c in present)
+                                    + ", CAST(NULL AS VARCHAR) AS _source, CAST(NULL AS VARCHAR) AS _row WHERE false")
+                    else:
+                        fields = ", ".join(f"{qi(c)} := json_extract_string(values, {ql(_json_path(c))})" for c in present)
+                        # Every value is taken as text, whatever its JSON type, and cast by the contract.
+                        relation = (
+                            f"SELECT unnest(struct_pack({fields})), {ql(url)} AS _source, "
+                            f"_source_page || ' item ' || CAST(_item AS VARCHAR) AS _row "
+                            f"FROM read_json({ql(tmp)}, format = 'newline_delimited', "
+                            f"columns = {{values: 'JSON', _source_page: 'VARCHAR', _item: 'BIGINT'}})"
+                        )
+                    load_relation(con, table, relation, source_columns=dict.fromkeys(present, "VARCHAR"),
+                                  report=report, watermark_source=url, now=now, incremental=not full_refresh)
             finally:
                 Path(tmp).unlink(missing_ok=True)
     finally:

@@ -31,7 +31,8 @@ import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -570,6 +571,20 @@ def record_failure(con: duckdb.DuckDBPyConnection, report: LoadReport, error: Ex
     report.message = " | ".join([str(error), *report.drift.messages()])
     report.finished_at = utcnow()
     write_load_log(con, report)
+
+
+@contextmanager
+def table_load(con: duckdb.DuckDBPyConnection, report: LoadReport, errors: list[Exception]) -> Iterator[None]:
+    """Load one table: a contract failure is recorded and collected so the other tables still load;
+    anything unexpected (disk full, a DuckDB error) is recorded in the load log and raised."""
+    try:
+        yield
+    except IngestionError as exc:
+        record_failure(con, report, exc)
+        errors.append(exc)
+    except Exception as exc:
+        record_failure(con, report, exc)
+        raise
 
 
 def record_no_source(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:

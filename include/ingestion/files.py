@@ -31,9 +31,9 @@ from include.ingestion.core import (
     open_warehouse,
     qi,
     ql,
-    record_failure,
     record_no_source,
     select_tables,
+    table_load,
     utcnow,
 )
 
@@ -213,40 +213,34 @@ def ingest_files(
                 report.source = str(files[0])
             temp_tables: list[str] = []
             try:
-                parquet = [f for f in files if f.suffix.lower() == ".parquet"]
-                csv = [f for f in files if f.suffix.lower() == ".csv"]
-                pre_q = None
-                if parquet and csv:
-                    # Mixed formats for one table: compare as text, label each row with its kind.
-                    rel_p, types_p = _parquet_relation(con, table, parquet, report)
-                    rel_c, types_c, pre_q = _csv_relation(con, table, csv, report, csv_encoding, temp_tables)
-                    types = dict.fromkeys([*types_p, *types_c], "VARCHAR")
-                    names_p = "[" + ", ".join(ql(str(f)) for f in parquet) + "]"
-                    as_text = ", ".join(f"CAST({qi(k)} AS VARCHAR) AS {qi(k)}" for k in types_p)
-                    relation = (
-                        f"(SELECT * REPLACE ({as_text}, list_extract({names_p}, _source) AS _source, "
-                        f"'row ' || CAST(_row AS VARCHAR) AS _row) FROM ({rel_p})) "
-                        f"UNION ALL BY NAME (SELECT * REPLACE ('line ' || CAST(_row AS VARCHAR) AS _row) FROM ({rel_c}))"
+                with table_load(con, report, errors):
+                    parquet = [f for f in files if f.suffix.lower() == ".parquet"]
+                    csv = [f for f in files if f.suffix.lower() == ".csv"]
+                    pre_q = None
+                    if parquet and csv:
+                        # Mixed formats for one table: compare as text, label each row with its kind.
+                        rel_p, types_p = _parquet_relation(con, table, parquet, report)
+                        rel_c, types_c, pre_q = _csv_relation(con, table, csv, report, csv_encoding, temp_tables)
+                        types = dict.fromkeys([*types_p, *types_c], "VARCHAR")
+                        names_p = "[" + ", ".join(ql(str(f)) for f in parquet) + "]"
+                        as_text = ", ".join(f"CAST({qi(k)} AS VARCHAR) AS {qi(k)}" for k in types_p)
+                        relation = (
+                            f"(SELECT * REPLACE ({as_text}, list_extract({names_p}, _source) AS _source, "
+                            f"'row ' || CAST(_row AS VARCHAR) AS _row) FROM ({rel_p})) "
+                            f"UNION ALL BY NAME (SELECT * REPLACE ('line ' || CAST(_row AS VARCHAR) AS _row) FROM ({rel_c}))"
+                        )
+                        prefix, names, trim = "", None, True
+                    elif parquet:
+                        relation, types = _parquet_relation(con, table, parquet, report)
+                        prefix, names, trim = "row ", [str(f) for f in parquet], False
+                    else:
+                        relation, types, pre_q = _csv_relation(con, table, csv, report, csv_encoding, temp_tables)
+                        prefix, names, trim = "line ", None, True
+                    load_relation(
+                        con, table, relation, source_columns=types, report=report, watermark_source=source_key,
+                        now=now, pre_quarantined_sql=pre_q, row_prefix=prefix, source_names=names, trim_text=trim,
+                        incremental=not full_refresh,
                     )
-                    prefix, names, trim = "", None, True
-                elif parquet:
-                    relation, types = _parquet_relation(con, table, parquet, report)
-                    prefix, names, trim = "row ", [str(f) for f in parquet], False
-                else:
-                    relation, types, pre_q = _csv_relation(con, table, csv, report, csv_encoding, temp_tables)
-                    prefix, names, trim = "line ", None, True
-                load_relation(
-                    con, table, relation, source_columns=types, report=report, watermark_source=source_key,
-                    now=now, pre_quarantined_sql=pre_q, row_prefix=prefix, source_names=names, trim_text=trim,
-                    incremental=not full_refresh,
-                )
-            except IngestionError as exc:
-                record_failure(con, report, exc)
-                errors.append(exc)
-            except Exception as exc:
-                # Unexpected (disk full, a DuckDB error): still leave a trace in the load log.
-                record_failure(con, report, exc)
-                raise
             finally:
                 for t in temp_tables:
                     con.execute(f"DROP TABLE IF EXISTS {t}")

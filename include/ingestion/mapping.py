@@ -40,8 +40,8 @@ from include.ingestion.core import (
     open_warehouse,
     qi,
     ql,
-    record_failure,
     select_tables,
+    table_load,
     utcnow,
 )
 from include.ingestion.files import stage_csv_file
@@ -165,7 +165,7 @@ def ingest_mapped(
         for i, table in enumerate(select_tables(list(mapping.tables))):
             report = LoadReport(load_id, table.name, source=source, source_kind="mapping", started_at=utcnow())
             reports.append(report)
-            try:
+            with table_load(con, report, errors):
                 parts = []
                 for rs in mapping.tables[table.name]:
                     for cname, spec in rs.columns.items():
@@ -207,13 +207,6 @@ def ingest_mapped(
                 report.message = " | ".join([*note, *([report.message] if report.message else [])])
                 con.execute("UPDATE raw.load_log SET message = ? WHERE load_id = ? AND table_name = ?",
                             [report.message, load_id, table.name])
-            except IngestionError as exc:
-                record_failure(con, report, exc)
-                errors.append(exc)
-            except Exception as exc:
-                # Unexpected (disk full, a DuckDB error): still leave a trace in the load log.
-                record_failure(con, report, exc)
-                raise
     finally:
         for t in temp_tables:
             con.execute(f"DROP TABLE IF EXISTS {t}")

@@ -30,9 +30,9 @@ from include.ingestion.core import (
     open_warehouse,
     qi,
     ql,
-    record_failure,
     record_no_source,
     select_tables,
+    table_load,
     utcnow,
 )
 
@@ -106,16 +106,10 @@ def ingest_postgres(
                     record_no_source(con, report)
                     continue
                 try:
-                    merge_drift(report.drift, table, f"{schema}.{table.name}", columns)
-                    check_required(table, report.drift)
-                    _load_table(pg, sql, con, table, schema, columns, report, source, batch_rows, now, full_refresh)
-                except IngestionError as exc:
-                    record_failure(con, report, exc)
-                    errors.append(exc)
-                except Exception as exc:
-                    # Unexpected (disk full, a DuckDB error): still leave a trace in the load log.
-                    record_failure(con, report, exc)
-                    raise
+                    with table_load(con, report, errors):
+                        merge_drift(report.drift, table, f"{schema}.{table.name}", columns)
+                        check_required(table, report.drift)
+                        _load_table(pg, sql, con, table, schema, columns, report, source, batch_rows, now, full_refresh)
                 finally:
                     con.execute("DROP TABLE IF EXISTS _pg_stage")
     except psycopg.OperationalError as exc:
