@@ -85,3 +85,44 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+{#- training_panel's pre-hook: delete the dates this run builds, and every date whose labelled
+    rows in churn_labels differ from the panel's (count or row fingerprint of customer, label,
+    churn date and reason), so the model's insert of the missing labelled dates leaves exactly
+    what a full rebuild would. -#}
+{% macro delete_stale_training_dates() -%}
+    {%- if is_incremental() -%}
+        {%- set label_columns = ['customer_id', 'churned_within_horizon', 'churn_date', 'churn_reason'] -%}
+        delete from {{ this }}
+        where
+            as_of_date in (select as_of_date from {{ ref('int_as_of_dates') }})
+            or as_of_date in (
+                select coalesce(kept.as_of_date, labelled.as_of_date)
+                from (
+                    select
+                        as_of_date,
+                        count(*) as n_rows,
+                        {{ churn_warning.row_fingerprint(label_columns) }} as fingerprint
+                    from {{ this }}
+                    group by as_of_date
+                ) as kept
+                full outer join (
+                    select
+                        as_of_date,
+                        count(*) as n_rows,
+                        {{ churn_warning.row_fingerprint(label_columns) }} as fingerprint
+                    from {{ ref('churn_labels') }}
+                    where
+                        churned_within_horizon is not null
+                        and as_of_date = {{ churn_warning.month_end('as_of_date') }}
+                    group by as_of_date
+                ) as labelled
+                    on kept.as_of_date = labelled.as_of_date
+                where
+                    kept.n_rows is distinct from labelled.n_rows
+                    or kept.fingerprint is distinct from labelled.fingerprint
+            )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
