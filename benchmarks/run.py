@@ -20,8 +20,8 @@ largest single process, not the sum of processes alive at the same time. Stages 
 largest sum of resident sets over the child and all its descendants, sampled every
 half-second with psutil (a lower bound: short spikes between samples are missed).
 
-Results: ``benchmarks/results/latest.json``, a dated copy ``<YYYY-MM-DD>-<size>.json`` and
-``latest.md`` (a Markdown table for humans). The harness exits 1 when a stage failed (after
+Results per size: ``benchmarks/results/latest-<size>.json``, a dated copy ``<YYYY-MM-DD>-<size>.json`` and
+``latest-<size>.md`` (a Markdown table for humans). The harness exits 1 when a stage failed (after
 writing the results), 0 otherwise; ``missing`` stages do not fail the run.
 """
 
@@ -553,7 +553,7 @@ def _child_env(extra_paths: Sequence[Path]) -> dict[str, str]:
 
 
 def _previous_results(results_dir: Path, size: str) -> dict[str, Any]:
-    path = results_dir / "latest.json"
+    path = results_dir / f"latest-{size}.json"
     try:
         previous = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -574,7 +574,7 @@ def run_benchmarks(
     log: Callable[[str], None] | None = None,
     command_line: str | None = None,
 ) -> dict[str, Any]:
-    """Run the stages, write latest.json, the dated copy and latest.md; return the results."""
+    """Run the stages, write latest-<size>.json, the dated copy and latest-<size>.md; return the results."""
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; expected one of {', '.join(SIZES)}")
     selected = list(STAGE_KEYS) if only is None else list(only)
@@ -655,9 +655,9 @@ def _write_results(results_dir: Path, results: dict[str, Any], started_at: datet
             }
     results_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(snapshot, indent=2, sort_keys=False, default=str) + "\n"
-    _write_atomically(results_dir / "latest.json", text)
+    _write_atomically(results_dir / f"latest-{size}.json", text)
     _write_atomically(results_dir / f"{started_at.date().isoformat()}-{size}.json", text)
-    _write_atomically(results_dir / "latest.md", render_markdown(snapshot))
+    _write_atomically(results_dir / f"latest-{size}.md", render_markdown(snapshot))
 
 
 def _exit_on_signal(signum: int, frame: Any) -> None:
@@ -701,7 +701,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except ValueError as exc:
         parser.error(str(exc))
-    print(f"\nBenchmarks at size {args.size} (written to {args.results_dir}/latest.json and latest.md):")
+    print(f"\nBenchmarks at size {args.size} (written to {args.results_dir}/latest-{args.size}.json and latest-{args.size}.md):")
     for key in STAGE_KEYS:
         print("  " + summary_line(key, results[key]))
     failed = [key for key in STAGE_KEYS if results[key].get("status") == "failed"]

@@ -35,7 +35,7 @@ class Settings:
     size: str = field(default_factory=lambda: os.environ.get("CHURN_SIZE", DEFAULT_SIZE))
     seed: int = field(default_factory=lambda: int(os.environ.get("CHURN_SEED", "42")))
     label_horizon_days: int = field(default_factory=lambda: int(os.environ.get("CHURN_LABEL_HORIZON_DAYS", "90")))
-    duckdb_memory_limit: str = field(default_factory=lambda: os.environ.get("CHURN_DUCKDB_MEMORY_LIMIT", "8GB"))
+    duckdb_memory_limit: str = field(default_factory=lambda: os.environ.get("CHURN_DUCKDB_MEMORY_LIMIT", "6GB"))
     duckdb_threads: int = field(default_factory=lambda: int(os.environ.get("CHURN_DUCKDB_THREADS", "2")))
     # Where the raw data comes from: "files" (simulator output or a bank's export), "postgres",
     # "api", or "mapping" (a bank's CSV export through a declarative mapping file).

@@ -85,7 +85,7 @@ def cli_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {
         "completed": completed,
         "results_dir": results_dir,
-        "json": json.loads((results_dir / "latest.json").read_text()),
+        "json": json.loads((results_dir / "latest-demo.json").read_text()),
     }
 
 
@@ -93,7 +93,7 @@ def test_every_key_is_reported_in_json_and_markdown(cli_run: dict) -> None:
     results = cli_run["json"]
     assert results["meta"]["size"] == "demo"
     assert results["meta"]["stages"] == list(harness.STAGE_KEYS)
-    markdown = (cli_run["results_dir"] / "latest.md").read_text()
+    markdown = (cli_run["results_dir"] / "latest-demo.md").read_text()
     table_rows = [line for line in markdown.splitlines() if line.startswith("| `")]
     assert [row.split("`")[1] for row in table_rows] == list(harness.STAGE_KEYS)
     for key in harness.STAGE_KEYS:
@@ -134,7 +134,7 @@ def test_a_crashing_stage_is_recorded_with_its_last_lines(cli_run: dict) -> None
     assert "RuntimeError: disk on fire while loading transactions" in ingest["error"]
     assert "step 1/3: reading parquet" in ingest["error"]
     assert ingest["target_met"] is None
-    markdown = (cli_run["results_dir"] / "latest.md").read_text()
+    markdown = (cli_run["results_dir"] / "latest-demo.md").read_text()
     assert "`ingest` failed" in markdown and "disk on fire" in markdown
     # A failed stage makes the whole run exit non-zero, after the results were written.
     assert cli_run["completed"].returncode == 1
@@ -157,7 +157,7 @@ def test_a_stage_verdict_wins_over_the_harness_check(cli_run: dict) -> None:
     indicators = cli_run["json"]["indicators"]
     assert indicators["ratio"] == 2.5
     assert indicators["target_met"] is False and indicators["target_met_by"] == "stage"
-    assert "NO" in (cli_run["results_dir"] / "latest.md").read_text()
+    assert "NO" in (cli_run["results_dir"] / "latest-demo.md").read_text()
 
 
 def test_only_runs_the_selection_and_keeps_earlier_results(tmp_path: Path) -> None:
@@ -183,6 +183,9 @@ def test_only_runs_the_selection_and_keeps_earlier_results(tmp_path: Path) -> No
         log=lines.append,
     )
     assert third["generate"]["status"] == "not_run"
+    # ... and each size keeps its own latest results.
+    assert json.loads((results_dir / "latest-demo.json").read_text())["generate"]["figure"] == 3_000_000
+    assert json.loads((results_dir / "latest-large.json").read_text())["meta"]["size"] == "large"
 
 
 def test_a_stage_that_runs_too_long_is_killed(tmp_path: Path) -> None:
@@ -229,7 +232,7 @@ def test_peak_memory_includes_a_waited_for_descendant(tmp_path: Path) -> None:
 def test_results_are_written_after_each_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The second stage reads the results file while the run is still going.
     results_dir = tmp_path / "results"
-    monkeypatch.setenv("FAKE_RESULTS_FILE", str(results_dir / "latest.json"))
+    monkeypatch.setenv("FAKE_RESULTS_FILE", str(results_dir / "latest-demo.json"))
     reader = (
         "import os\n"
         "seen = json.load(open(os.environ['FAKE_RESULTS_FILE']))\n"
@@ -243,7 +246,7 @@ def test_results_are_written_after_each_stage(tmp_path: Path, monkeypatch: pytes
         "demo", stages_package=PACKAGE, extra_paths=[tmp_path], results_dir=results_dir, log=lambda line: None
     )
     assert results["ingest"]["details"] == {"generate": "ok", "ingest": "pending", "finished_at": None}
-    final = json.loads((results_dir / "latest.json").read_text())
+    final = json.loads((results_dir / "latest-demo.json").read_text())
     assert final["meta"]["finished_at"] is not None
     assert all(final[key]["status"] != "pending" for key in harness.STAGE_KEYS)
 
