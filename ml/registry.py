@@ -205,6 +205,9 @@ def _summary(m: dict) -> dict:
         "trained_at": m.get("trained_at"),
         "model_family": champ,
         "selection_metric": m.get("selection", {}).get("metric"),
+        # "time" (train on earlier as_of_dates, test on the latest) or "cross_sectional" (one
+        # labelled as_of_date, customers split at random); versions from before the field: time.
+        "split_kind": m.get("split_kind") or window.get("split_kind") or ("time" if window else None),
         "train_start": window.get("train_start"),
         "train_end": window.get("train_end"),
         "validation_start": window.get("validation_start"),
@@ -227,6 +230,8 @@ def _summary(m: dict) -> dict:
         "test_oracle_ratio": test.get("oracle_ratio"),
         "backtest_roc_auc_mean": (bt.get("roc_auc") or {}).get("mean"),
         "backtest_roc_auc_std": (bt.get("roc_auc") or {}).get("std"),
+        "backtest_status": (m.get("backtest") or {}).get("status") or ("done" if bt else None),
+        "backtest_reason": (m.get("backtest") or {}).get("reason"),
         "params_json": json.dumps((m.get("params") or {}).get(champ or "", {}), default=_json_default, sort_keys=True),
     }
 

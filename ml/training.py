@@ -3,14 +3,18 @@
 Entry point for the training DAG: :func:`train_and_register`. Plain Python, no Airflow.
 
 1. Time-aware split of the customer-month panel (:mod:`ml.splits`): train on early as_of_dates,
-   validate on later ones, test on the latest labeled one, a one-horizon gap between them.
+   validate on later ones, test on the latest labeled one, a one-horizon gap between them. A
+   panel with a single labelled as_of_date (a one-snapshot export) is split cross-sectionally
+   instead: customers at random, stratified by the label, 60 / 20 / 20. The split kind is
+   recorded with the version (``training_window.split_kind``, ``split_kind``).
 2. The four challengers are fitted on the training window and calibrated on the validation
    window; every one is evaluated on validation and test (:mod:`ml.metrics`), with the oracle
    (the simulator's true churn probability) on the same rows when a truth table is given.
 3. The champion is the best on the validation window by the declared metric; within the
    tolerance of the best, the simplest family wins.
 4. A rolling-origin backtest repeats the fit for the latest ``backtest_origins`` test dates
-   and reports each metric's mean and spread.
+   and reports each metric's mean and spread. On a cross-sectional split it is reported as
+   not applicable, with the reason (``backtest.status``, ``backtest.reason``).
 5. Everything goes to the registry (:mod:`ml.registry`); the new version becomes champion.
 """
 
@@ -54,7 +58,7 @@ from ml.models import (
     threads_for,
 )
 from ml.registry import Registry, write_json
-from ml.splits import DEFAULT_HORIZON_DAYS, SplitError, as_of_dates, make_split, rolling_origins
+from ml.splits import DEFAULT_HORIZON_DAYS, as_of_dates, choose_split, rolling_origins
 
 log = logging.getLogger("ml.training")
 
@@ -159,6 +163,7 @@ def train_and_register(
     backtest_rows: int | None = 400_000,
     promote: bool = True,
     snapshot_id: str | None = None,
+    split_kind: str = "auto",
 ) -> dict:
     """Train, evaluate and register a model version; returns its summary (JSON-friendly).
 
@@ -166,7 +171,9 @@ def train_and_register(
     ``trial_budget=3, backtest_origins=0`` inside a quick pipeline run on tiny data);
     ``truth_df`` (synthetic data only) adds oracle metrics; ``selection_metric`` is ``pr_auc``
     (default), ``roc_auc`` or ``expected_value`` (value of contacting the top ``capacity``
-    share of customers, see :func:`ml.metrics.expected_value`).
+    share of customers, see :func:`ml.metrics.expected_value`). ``split_kind`` is ``auto`` (time
+    split with several labelled as_of_dates, cross-sectional with one), ``time`` or
+    ``cross_sectional``.
     """
     # BLAS/OpenMP threads beyond what the data needs only contend on a small, shared machine.
     with threadpool_limits(limits=threads_for(len(training_panel_df))):
@@ -176,18 +183,16 @@ def train_and_register(
 def _train_and_register(training_panel_df, catalog_df, *, models_dir, seed, trial_budget, time_budget_s, truth_df,
                         horizon_days, validation_dates, selection_metric, tie_tolerance, capacity, value_args,
                         challengers, backtest_origins, n_clusters, search_rows, challenger_rows, backtest_rows,
-                        promote, snapshot_id) -> dict:
+                        promote, snapshot_id, split_kind) -> dict:
     t_start = time.monotonic()
     if selection_metric not in SELECTION_METRICS:
         raise ValueError(f"selection_metric must be one of {SELECTION_METRICS}, got {selection_metric!r}")
     value_args = value_args or {}
     panel, panel_report = prepare_panel(training_panel_df)
     dates = as_of_dates(panel)
-    try:
-        split = make_split(dates, horizon_days=horizon_days, validation_dates=validation_dates)
-    except SplitError:
-        split = make_split(dates, horizon_days=horizon_days, validation_dates=1)
-    m_tr, m_va, m_te = split.masks(panel["as_of_date"])
+    split = choose_split(dates, kind=split_kind, horizon_days=horizon_days, validation_dates=validation_dates,
+                         seed=seed)
+    m_tr, m_va, m_te = split.panel_masks(panel)
     y_all = labels(panel)
     for name, m in (("training", m_tr), ("validation", m_va)):
         if len(np.unique(y_all[m.to_numpy()])) < 2:
@@ -225,7 +230,7 @@ def _train_and_register(training_panel_df, catalog_df, *, models_dir, seed, tria
         threshold = M.f1_threshold(y["validation"], p_val)
         res = {"validation": M.evaluate(y["validation"], p_val, threshold=threshold, oracle_p=oracle["validation"],
                                         oracle_y=oracle_y["validation"]),
-               "operating_threshold": threshold}
+               "operating_threshold": threshold, "split_kind": split.kind}
         if len(idx["test"]):
             res["test"] = M.evaluate(y["test"], model.predict_proba(X["test"]), threshold=threshold,
                                      oracle_p=oracle["test"], oracle_y=oracle_y["test"])
@@ -240,9 +245,17 @@ def _train_and_register(training_panel_df, catalog_df, *, models_dir, seed, tria
     champion_family, why = choose_champion(selection_scores, tolerance=tol)
 
     # Rolling-origin backtest with the chosen settings (no new search per origin).
-    backtest = _backtest(panel, sig, y_all, oracle_all, dates, fitted, champion_family,
-                         horizon_days=horizon_days, validation_dates=validation_dates, n_origins=backtest_origins,
-                         seed=seed, challenger_rows=challenger_rows, backtest_rows=backtest_rows)
+    if split.kind == "cross_sectional":
+        backtest = _no_backtest("not_applicable", (
+            f"the panel has one labelled as_of_date ({split.as_of_date.date()}): the split is cross-sectional "
+            "(customers at random) and there is no later date to roll the origin to"))
+    elif backtest_origins <= 0:
+        backtest = _no_backtest("not_requested", "backtest_origins=0 (a quick training, e.g. a first run's bootstrap)")
+    else:
+        backtest = _backtest(panel, sig, y_all, oracle_all, dates, fitted, champion_family,
+                             horizon_days=horizon_days, validation_dates=validation_dates,
+                             n_origins=backtest_origins, seed=seed, challenger_rows=challenger_rows,
+                             backtest_rows=backtest_rows)
 
     clusters = fit_clusters(X["test"] if len(idx["test"]) else X["validation"],
                             y["test"] if len(idx["test"]) else y["validation"], sig, catalog_df,
@@ -262,6 +275,7 @@ def _train_and_register(training_panel_df, catalog_df, *, models_dir, seed, tria
         "champion_family": champion_family,
         "selection": {"metric": selection_metric, "tolerance": tol, "validation_scores": selection_scores,
                       "reason": why, "capacity": capacity if selection_metric == "expected_value" else None},
+        "split_kind": split.kind,
         "training_window": split.describe(),
         "rows": {"train": len(idx["train"]), "validation": len(idx["validation"]), "test": len(idx["test"]),
                  **panel_report},
@@ -295,6 +309,7 @@ def _train_and_register(training_panel_df, catalog_df, *, models_dir, seed, tria
         "promoted": promote,
         "champion": registry.champion(),
         "selection": metadata["selection"],
+        "split_kind": split.kind,
         "training_window": metadata["training_window"],
         "rows": metadata["rows"],
         "feature_hash": sig.feature_hash,
@@ -302,6 +317,8 @@ def _train_and_register(training_panel_df, catalog_df, *, models_dir, seed, tria
         "metrics": {f: {"validation": _slim(r["validation"]), "test": _slim(r.get("test", {}))}
                     for f, r in results.items()},
         "backtest": backtest.get("summary", {}),
+        "backtest_status": backtest["status"],
+        "backtest_reason": backtest.get("reason"),
         "duration_s": duration,
         "models_dir": str(Path(models_dir)),
     }
@@ -311,10 +328,13 @@ def _slim(m: dict) -> dict:
     return {k: v for k, v in m.items() if k not in ("reliability",)}
 
 
+def _no_backtest(status: str, reason: str) -> dict:
+    log.info("backtest %s: %s", status.replace("_", " "), reason)
+    return {"status": status, "reason": reason, "origins": [], "runs": {}, "summary": {}}
+
+
 def _backtest(panel, sig, y_all, oracle_all, dates, fitted, champion_family, *, horizon_days, validation_dates,
               n_origins, seed, challenger_rows, backtest_rows) -> dict:
-    if n_origins <= 0:
-        return {"origins": [], "summary": {}}
     splits = rolling_origins(dates, n_origins=n_origins, horizon_days=horizon_days, validation_dates=validation_dates)
     families = [f for f in dict.fromkeys((champion_family, "xgboost", "logistic_regression")) if f in fitted]
     X_all = build_matrix(panel, sig)
@@ -345,4 +365,8 @@ def _backtest(panel, sig, y_all, oracle_all, dates, fitted, champion_family, *, 
             r["test_as_of_date"] = sp.test_date.date().isoformat()
             runs[f].append(_slim(r))
         log.info("backtest origin %s done", sp.test_date.date())
-    return {"origins": origins, "runs": runs, "summary": {f: M.summarise(r) for f, r in runs.items()}}
+    out = {"status": "done", "origins": origins, "runs": runs, "summary": {f: M.summarise(r) for f, r in runs.items()}}
+    if not origins:
+        out.update(status="not_applicable",
+                   reason=f"no origin among the latest {n_origins} as_of_dates leaves enough labelled history")
+    return out
