@@ -43,17 +43,24 @@ def ensure_source_data(settings: Settings) -> dict:
 def mapping_run(settings: Settings) -> dict:
     """A bank's one-snapshot export (e.g. Churn_Modelling.csv): the mapping file names the as-of
     date, and its label is the observed outcome, so the data covers the whole label horizon."""
-    from include.ingestion.mapping import mapping_as_of_date
+    from include.ingestion.mapping import MappingError, mapping_as_of_date, resolve_mapping
 
     if not settings.source_mapping:
-        raise SystemExit("CHURN_SOURCE_KIND=mapping needs CHURN_SOURCE_MAPPING, e.g. include/mappings/churn_modelling.yml")
-    as_of = mapping_as_of_date(settings.source_mapping)
+        raise SystemExit("CHURN_SOURCE_KIND=mapping needs CHURN_SOURCE_MAPPING: a mapping file or a name of "
+                         "include/mappings/, e.g. churn_modelling")
+    try:
+        path = resolve_mapping(settings.source_mapping)
+    except MappingError as error:
+        raise SystemExit(str(error)) from None
+    # Airflow's tasks get the resolved file, whatever the working directory.
+    os.environ["CHURN_SOURCE_MAPPING"] = str(path)
+    as_of = mapping_as_of_date(path)
     if as_of is None:
         raise SystemExit(f"{settings.source_mapping} names no as_of_date; pass --as-of-date")
     if not settings.data_end_date:
         end = pd.Timestamp(as_of) + pd.Timedelta(days=settings.label_horizon_days)
         os.environ["CHURN_DATA_END_DATE"] = end.date().isoformat()
-    print(f"[run] source: {settings.source_mapping} as of {as_of}", flush=True)
+    print(f"[run] source: {path} as of {as_of}", flush=True)
     return {"end_month_end": str(as_of)}
 
 

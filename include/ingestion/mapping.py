@@ -147,8 +147,8 @@ def ingest_mapped(
     raise_on_failure: bool = True,
 ) -> list[LoadReport]:
     """Load a bank's CSV export through its mapping file into ``raw``; one report per contract
-    table the mapping fills."""
-    mapping = load_mapping(mapping_file, source_path=source_path)
+    table the mapping fills. ``mapping_file`` is a path or a name of include/mappings/."""
+    mapping = load_mapping(resolve_mapping(mapping_file), source_path=source_path)
     if not mapping.source_path.is_file():
         raise IngestionError(f"mapping {mapping.path}: source file {mapping.source_path} does not exist")
     con = open_warehouse(warehouse_path, memory_limit=memory_limit, threads=threads)
@@ -216,7 +216,56 @@ def ingest_mapped(
     return reports
 
 
+MAPPINGS_DIR = PROJECT_ROOT / "include" / "mappings"
+# Freshness checks of the raw gate that watch a continuous feed (the latest day is there, the
+# month's days are covered). A one-snapshot export describes one day: they cannot apply to it.
+FEED_CHECKS = ("partition_reaches_as_of_date", "partition_complete")
+
+
+def resolve_mapping(name_or_path: str | Path) -> Path:
+    """A mapping file from a path (absolute or relative to the project root) or a bare name of
+    include/mappings/ (``churn_modelling`` -> include/mappings/churn_modelling.yml)."""
+    candidates = [Path(name_or_path)]
+    if not candidates[0].is_absolute():
+        candidates.append(PROJECT_ROOT / candidates[0])
+    name = str(name_or_path)
+    if "/" not in name and not name.endswith((".yml", ".yaml")):
+        candidates += [MAPPINGS_DIR / f"{name}.yml", MAPPINGS_DIR / f"{name}.yaml"]
+    for c in candidates:
+        if c.is_file():
+            return c.resolve()
+    known = ", ".join(sorted(p.stem for p in MAPPINGS_DIR.glob("*.y*ml"))) or "none"
+    raise MappingError(f"no mapping file {name_or_path!r} (a path, or a name in {MAPPINGS_DIR}: {known})")
+
+
 def mapping_as_of_date(mapping_file: str | Path) -> dt.date | None:
     """The as-of date a mapping assumes (downstream runs use it as the run's as_of_date)."""
-    return load_mapping(mapping_file).as_of_date
+    return load_mapping(resolve_mapping(mapping_file)).as_of_date
+
+
+def gate_exemptions(mapping_file: str | Path) -> dict[tuple[str, str], str]:
+    """Raw data-quality checks that cannot apply to a one-snapshot export, with the reason:
+    ``{(raw table, check family or expectation name): reason}`` for
+    :func:`include.quality.run_gate` (``not_applicable``).
+
+    A snapshot (a mapping with an ``as_of_date``) is not a feed: the tables the mapping does not
+    fill stay empty, so their freshness checks are moot; the tables it fills hold the one day it
+    describes, so "reaches the as-of date" holds but "covers the month's days" cannot. Every
+    other check (schema, keys, required values, domains, orphans, volume, distribution, and that
+    each filled table has rows for the as-of date) still runs. A mapping without an as_of_date
+    (a recurring export) gets no exemption."""
+    mapping = load_mapping(resolve_mapping(mapping_file))
+    if mapping.as_of_date is None:
+        return {}
+    out: dict[tuple[str, str], str] = {}
+    for table in load_contract().tables:
+        if table not in mapping.tables:
+            out[(f"raw.{table}", "freshness")] = (
+                f"the export (mapping {mapping.name}) does not carry {table}: the table stays empty and the "
+                "indicators built on it are null")
+        else:
+            for check in FEED_CHECKS:
+                out[(f"raw.{table}", check)] = (
+                    f"a one-snapshot export (mapping {mapping.name}, as of {mapping.as_of_date}) is not a daily feed")
+    return out
 

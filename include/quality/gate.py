@@ -195,6 +195,7 @@ def run_gate(
     threads: int | None = None,
     raise_on_critical: bool = True,
     suites: list[str] | None = None,
+    not_applicable: dict[tuple[str, str], str] | None = None,
 ) -> GateResult:
     """Validate the ``layer``'s suites for ``as_of_date`` and keep the results.
 
@@ -202,6 +203,10 @@ def run_gate(
     :class:`GateResult` when anything failed) before :class:`CriticalDataQualityError` is raised,
     so a stopped run still leaves its evidence and its alerts. Warnings never raise.
     ``suites`` restricts the gate to these suite names (e.g. ``["raw.transactions"]``).
+    ``not_applicable`` names checks the source cannot meet, ``{(table, check family or
+    expectation name): reason}`` (a one-snapshot export is not a daily feed, see
+    :func:`include.ingestion.mapping.gate_exemptions`): they are not run, and are recorded as
+    passed with ``observed_value`` "not applicable: <reason>", so the results say why.
     """
     if layer not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
@@ -237,6 +242,21 @@ def run_gate(
                            description=f"{d['meta']['table']} does not exist in the warehouse")
         for d in missing
     ]
+    for d in suite_docs:
+        kept = []
+        for exp in d["expectations"]:
+            meta = exp.get("meta", {})
+            reason = (not_applicable or {}).get((d["meta"]["table"], meta.get("name"))) or \
+                (not_applicable or {}).get((d["meta"]["table"], meta.get("check")))
+            if reason is None:
+                kept.append(exp)
+                continue
+            outcomes.append(ExpectationOutcome(
+                suite=d["name"], table_name=d["meta"]["table"], expectation=_expectation_label(exp),
+                expectation_type=exp["type"], check=meta.get("check", ""), severity=meta.get("severity", "critical"),
+                success=True, observed_value=f"not applicable: {reason}", column=exp.get("kwargs", {}).get("column"),
+                description=meta.get("description", "")))
+        d["expectations"] = kept
     data_docs_index: Path | None = None
     batches: dict[str, str] = {}
     if suite_docs:
