@@ -22,8 +22,6 @@ absent it is generated first (timed separately, in ``details.data_generation_s``
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import re
 import signal
@@ -36,6 +34,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchmarks.stages.common import progress_for, stage_parser, write_result
+
 MAIN_DAG = "churn_warning_daily"
 ENTRY_POINT = "include.run_main"
 TARGET_SHARE = 0.25
@@ -45,8 +45,7 @@ SCORED = re.compile(r"customers scored:\s*([\d,]+)")
 TIMESTAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 
-def progress(text: str) -> None:
-    print(f"end_to_end: {text}", file=sys.stderr, flush=True)
+progress = progress_for("end_to_end")
 
 
 def union_seconds(intervals: Iterable[tuple[datetime, datetime]]) -> float:
@@ -263,9 +262,7 @@ def run_entry_point(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", choices=("tiny", "demo", "large"), required=True)
-    parser.add_argument("--out", type=Path, required=True)
+    parser = stage_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--as-of-date", help="as-of date passed on to the run (default: the data's last month-end)")
     parser.add_argument(
         "--wait-for-retries", action="store_true", help="let failed tasks retry instead of stopping at the first failure"
@@ -341,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             ],
         },
     }
-    args.out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    write_result(args.out, result)
     progress(
         f"done: {breakdown['total_wall_s']:.1f} s wall, steps' work {breakdown['steps_work_s']:.1f} s, "
         f"orchestration share {share:.1%} (target <= {TARGET_SHARE:.0%} at demo)"

@@ -16,24 +16,22 @@ later stages to reuse. Run heavy sizes under ``flock /tmp/churn_heavy.lock``.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import resource
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.stages.common import progress_for, stage_parser, write_result
+
 TARGET_ROWS_PER_S = 2_000_000
 TARGET_PEAK_MB = 4096
 
 
-def progress(text: str) -> None:
-    print(f"generate: {text}", file=sys.stderr, flush=True)
+progress = progress_for("generate")
 
 
 def raw_write_floor(rows: int, months: int, work: Path, seed: int = 0) -> float:
@@ -133,13 +131,11 @@ def run(size: str, dest: Path | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", choices=["tiny", "demo", "large"], required=True)
-    ap.add_argument("--out", required=True, help="JSON result file")
+    ap = stage_parser(__doc__.splitlines()[0])
     ap.add_argument("--dest", default=None, help="source dir to write (default data/source/<size>)")
     args = ap.parse_args(argv)
     result = run(args.size, Path(args.dest) if args.dest else None)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
     progress(f"figure {result['figure']:,} rows/s, baseline {result['baseline']:,} rows/s, ratio {result['ratio']}")
     return 0
 

@@ -21,20 +21,17 @@ month), where the 1/24 shows without the fixed costs (dbt start-up, tests, full-
 
 from __future__ import annotations
 
-import argparse
-import json
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.stages.common import progress_for, stage_parser, write_result
 from benchmarks.stages.indicators import dbt, raw_warehouse
 
 EXPECTED = 1 / 24
 
 
-def progress(text: str) -> None:
-    print(f"indicators_incremental: {text}", file=sys.stderr, flush=True)
+progress = progress_for("indicators_incremental")
 
 
 def run(size: str) -> dict:
@@ -93,13 +90,8 @@ def run(size: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="demo", choices=["tiny", "demo", "large"])
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
-    result = run(args.size)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    args = stage_parser(__doc__.splitlines()[0]).parse_args()
+    write_result(args.out, run(args.size))
 
 
 if __name__ == "__main__":

@@ -20,21 +20,19 @@ the timings.
 
 from __future__ import annotations
 
-import argparse
-import json
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import duckdb
 
+from benchmarks.stages.common import progress_for, stage_parser, write_result
+
 TARGET_RATIO = 3.0
 
 
-def progress(text: str) -> None:
-    print(f"ingest: {text}", file=sys.stderr, flush=True)
+progress = progress_for("ingest")
 
 
 def _fresh(path: Path) -> Path:
@@ -128,14 +126,11 @@ def run(size: str, repeat: int = 2) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=["tiny", "demo", "large"], default="demo")
-    parser.add_argument("--out", type=Path, required=True)
+    parser = stage_parser(__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args(argv)
     result = run(args.size, args.repeat)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_result(args.out, result)
     progress(f"ratio {result['ratio']} (target <= {TARGET_RATIO}): {'met' if result['target_met'] else 'NOT met'}")
     return 0
 

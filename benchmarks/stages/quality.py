@@ -10,27 +10,27 @@ same script (issue 5).
   ``include.quality.run_gate`` -- Great Expectations inside DuckDB, results stored, Data Docs built;
 * ratio = figure / baseline; target <= 0.25.
 
-Setup (not timed): the size's source data is generated when absent, loaded with ingestion into a
-benchmark warehouse, and dbt builds the two as_of_dates the gates compare with (the previous
-month-end, and a labelled month-end four months back). Both timed parts run
-``--repeat`` times alternating (default 2), best of each counts.
+Setup (not timed): the size's raw warehouse (generated and ingested once per size, cached and
+shared with the `indicators` stage) is copied to a benchmark warehouse, and dbt builds the two
+as_of_dates the gates compare with (the previous month-end, and a labelled month-end four months
+back). Both timed parts run ``--repeat`` times alternating (default 2), best of each counts.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
+import shutil
 import time
 from datetime import date
 from pathlib import Path
 
+from benchmarks.stages.common import progress_for, stage_parser, write_result
+
 TARGET_RATIO = 0.25
 
 
-def progress(text: str) -> None:
-    print(f"quality: {text}", file=sys.stderr, flush=True)
+progress = progress_for("quality")
 
 
 def _dbt(project_dir: Path, warehouse: Path, variables: dict, *args: str) -> None:
@@ -86,30 +86,24 @@ def _built_dates(warehouse: Path) -> set[date]:
 
 def run(size: str, repeat: int = 2) -> dict:
     from include.config import get_settings
-    from include.ingestion import ingest_files
     from include.quality import run_gate
 
     settings = get_settings()
-    source_dir = settings.data_dir / "source" / size
     work = settings.data_dir / "benchmarks" / "quality" / size
     work.mkdir(parents=True, exist_ok=True)
     warehouse = work / "warehouse.duckdb"
     setup: dict[str, float] = {}
-    if not (source_dir / "_manifest.json").exists():
-        from include.bank_simulator import generate
-
-        progress(f"no source data at {source_dir}: generating size {size} (not timed)")
-        t0 = time.perf_counter()
-        generate(source_dir, settings.data_dir / "truth" / size, size=size, seed=settings.seed)
-        setup["generate_s"] = round(time.perf_counter() - t0, 1)
     if not _ingested(warehouse):
-        progress(f"loading {source_dir} into {warehouse} (not timed)")
+        # The size's raw warehouse is ingested once and cached (shared with the indicators stage).
+        from benchmarks.stages.indicators import raw_warehouse
+
+        t0 = time.perf_counter()
+        cache, _ = raw_warehouse(size)
+        progress(f"copying the raw warehouse {cache} to {warehouse} (not timed)")
         for stale in (warehouse, Path(f"{warehouse}.wal")):
             stale.unlink(missing_ok=True)
-        t0 = time.perf_counter()
-        ingest_files(source_dir, warehouse, memory_limit=settings.duckdb_memory_limit,
-                     threads=settings.duckdb_threads)
-        setup["ingest_s"] = round(time.perf_counter() - t0, 1)
+        shutil.copyfile(cache, warehouse)
+        setup["raw_warehouse_s"] = round(time.perf_counter() - t0, 1)
     month_ends = _month_ends(warehouse)
     # The marts the run's gates compare with: the previous month-end (distribution, volume) and a
     # labelled month-end (training_panel, churn_labels). Built one date at a time, not the whole
@@ -180,14 +174,11 @@ def run(size: str, repeat: int = 2) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=["tiny", "demo", "large"], default="demo")
-    parser.add_argument("--out", type=Path, required=True)
+    parser = stage_parser(__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args(argv)
     result = run(args.size, args.repeat)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str))
+    write_result(args.out, result)
     progress(f"ratio {result['ratio']} (target <= {TARGET_RATIO}): {'met' if result['target_met'] else 'NOT met'}")
     return 0
 

@@ -20,19 +20,13 @@ Target: a full 1 M-customer scoring in at most 60 s (>= 16,667 customers/s).
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+from benchmarks.stages.common import progress_for, stack_under_new_ids, stage_parser, write_result
 
-
-def progress(text: str) -> None:
-    print(f"score: {text}", file=sys.stderr, flush=True)
+progress = progress_for("score")
 
 
 def load(warehouse: Path | None, customers: int, seed: int):
@@ -67,16 +61,10 @@ def load(warehouse: Path | None, customers: int, seed: int):
             return synthetic
         catalog = synthetic_catalog()
         source = f"ml.synthetic panel (no warehouse at {warehouse})"
-    if len(panel) < customers:
-        reps = int(np.ceil(customers / len(panel)))
-        parts = []
-        for r in range(reps):
-            part = panel.copy()
-            part["customer_id"] = part["customer_id"].astype(str) + f"~{r}"
-            parts.append(part)
-        panel = pd.concat(parts, ignore_index=True)
-        source += f", stacked {reps} times under new customer ids"
-    return panel.iloc[:customers].reset_index(drop=True), catalog, train, source
+    panel, copies = stack_under_new_ids(panel, customers)
+    if copies > 1:
+        source += f", stacked {copies} times under new customer ids"
+    return panel, catalog, train, source
 
 
 def run(size: str, customers: int, warehouse: Path | None, models_dir: Path, seed: int,
@@ -132,9 +120,7 @@ def run(size: str, customers: int, warehouse: Path | None, models_dir: Path, see
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.stages.score")
-    ap.add_argument("--size", default="demo", choices=["tiny", "demo", "large"])
-    ap.add_argument("--out", type=Path, required=True)
+    ap = stage_parser(__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, help="customers (default 1,000,000; 20,000 at tiny, a smoke run)")
     ap.add_argument("--warehouse", type=Path)
     ap.add_argument("--models-dir", type=Path)
@@ -149,8 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run(args.size, customers, args.warehouse or settings.warehouse_path,
                  args.models_dir or settings.models_dir, settings.seed,
                  family=None if args.family == "champion" else args.family)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str, ensure_ascii=False))
+    write_result(args.out, result)
     progress(f"{result['figure']:,} customers/s; target met: {result['target_met']}")
     return 0
 

@@ -20,9 +20,6 @@ HistGradientBoostingClassifier at its defaults on the same rows (issue 6).
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import threading
 import time
 from pathlib import Path
@@ -30,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.stages.common import progress_for, stack_under_new_ids, stage_parser, write_result
 
-def progress(text: str) -> None:
-    print(f"train: {text}", file=sys.stderr, flush=True)
+progress = progress_for("train")
 
 
 class PeakRSS:
@@ -73,15 +70,9 @@ def load_panel(warehouse: Path | None, rows: int, seed: int) -> tuple[pd.DataFra
         finally:
             con.close()
         source = f"marts.training_panel of {warehouse} ({n:,} rows)"
-        if len(panel) < rows:
-            reps = int(np.ceil(rows / len(panel)))
-            parts = []
-            for r in range(reps):
-                part = panel.copy()
-                part["customer_id"] = part["customer_id"].astype(str) + f"~{r}"
-                parts.append(part)
-            panel = pd.concat(parts, ignore_index=True).iloc[:rows]
-            source += f", stacked {reps} times under new customer ids to reach {rows:,} rows"
+        panel, copies = stack_under_new_ids(panel, rows)
+        if copies > 1:
+            source += f", stacked {copies} times under new customer ids to reach {rows:,} rows"
         return panel, catalog, source
     from ml.synthetic import catalog, make_panel
 
@@ -169,9 +160,7 @@ def run(size: str, rows: int, warehouse: Path | None, models_dir: Path, seed: in
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.stages.train")
-    ap.add_argument("--size", default="demo", choices=["tiny", "demo", "large"])
-    ap.add_argument("--out", type=Path, required=True)
+    ap = stage_parser(__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, help="panel rows (default 2,000,000; 50,000 at tiny, a smoke run)")
     ap.add_argument("--warehouse", type=Path)
     ap.add_argument("--models-dir", type=Path)
@@ -182,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = args.rows or (50_000 if args.size == "tiny" else 2_000_000)
     result = run(args.size, rows, args.warehouse or settings.warehouse_path,
                  args.models_dir or settings.models_dir, settings.seed)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str))
+    write_result(args.out, result)
     progress(f"ratio {result['ratio']} (XGBoost / HistGradientBoosting wall time)")
     return 0
 
