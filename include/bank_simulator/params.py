@@ -22,10 +22,11 @@ START_MONTH = np.datetime64("2024-01", "M")
 class ProcessParams:
     """Coefficients of the latent process. Every one is named in docs/simulator.md."""
 
-    # Churn hazard: log h = alpha + loyalty + beta * d + season + maturity term; h <= hazard_cap.
+    # Churn hazard: log h = alpha + loyalty + beta * d + season + maturity term + new-customer
+    # term; h <= hazard_cap.
     alpha: float = -6.1
-    beta: float = 1.7
-    loyalty_sd: float = 1.3
+    beta: float = 1.9
+    loyalty_sd: float = 0.9
     hazard_cap: float = 0.9
     hazard_season_amplitude: float = 0.15
     # Disengagement d: d_t = rho * d_{t-1} + shocks_t + noise_sd * N(0,1).
@@ -40,15 +41,22 @@ class ProcessParams:
     complaint_unresolved_shock: float = 1.3
     complaint_resolved_shock: float = 0.2
     # Competitor rate moves: shock = spread_effect * rate_sensitivity * (spread - spread_ref) / 1pp.
-    spread_effect: float = 1.1
+    spread_effect: float = 1.6
     spread_ref: float = 0.004
     spread_phi: float = 0.8
     spread_sd: float = 0.0008
     spread_jump_prob: float = 0.06
     spread_jump: float = 0.005
+    # Customers without time deposits or wealth products at the window start feel the spread at
+    # this fraction of their rate sensitivity.
+    spread_gate_others: float = 0.3
     # Maturity of a time deposit or wealth-management product: d shock and a same-month hazard term.
     maturity_shock: float = 0.7
     maturity_hazard: float = 0.9
+    # ... and the same-month term grows with the competitor's spread: maturity_hazard +
+    # maturity_spread_k * (spread - spread_ref) / 1pp, times rate sensitivity (a rate chaser
+    # whose deposit matures while a competitor pays more takes the money there).
+    maturity_spread_k: float = 3.0
     maturity_rollover_prob: float = 0.75
     # Relationship-manager turnover (per manager per month) and the shock to their customers.
     rm_turnover_prob: float = 0.015
@@ -60,13 +68,36 @@ class ProcessParams:
     payroll_loss_prob: float = 0.6
     relocation_prob: float = 0.001
     relocation_churn_prob: float = 0.5
+    # Switching costs: disengagement turns into leaving less readily for customers with a loan
+    # here (beta x (1 - loan_lockin)) and for those a relationship manager looks after
+    # (beta x (1 - rm_lockin)); both held at the window start.
+    loan_lockin: float = 0.45
+    rm_lockin: float = 0.3
+    # Pre-retirement and retirement (age 55-65 at the window start): pensions and lump sums go
+    # where rates are best; log hazard + age_hump.
+    age_hump: float = 0.35
+    # Mass-affluent customers (100,000-300,000 CNY) without a relationship manager: log hazard +
+    # mass_affluent_hump.
+    mass_affluent_hump: float = 0.4
+    # New customers: log hazard + new_customer_hazard while tenure < new_customer_months.
+    new_customer_hazard: float = 0.6
+    new_customer_months: int = 12
     # How disengagement shows in observable behaviour.
     txn_engagement_k: float = 1.2
     login_engagement_k: float = 1.2
-    asset_drain_k: float = 0.35
+    asset_drain_k: float = 0.6
     transfer_out_base: float = 0.02
     transfer_out_slope: float = 0.09
-    wallet_share_k: float = 0.2
+    # How low loyalty (z > 0) shows: fewer transactions (share of wallet) and logins, fewer
+    # products held here, and monthly sweeps to the other bank with probability
+    # sigmoid(multibank_a + multibank_k * z + multibank_noise * N(0,1) + multibank_engagement_k * max(d, 0)).
+    wallet_share_k: float = 0.3
+    login_loyalty_k: float = 0.3
+    product_loyalty_k: float = 0.4
+    multibank_a: float = -1.2
+    multibank_k: float = 1.4
+    multibank_noise: float = 0.5
+    multibank_engagement_k: float = 0.8
     dip_prob: float = 0.06
     dip_factor: float = 0.3
     # Retention feedback: treated customers' hazard is multiplied by treatment_effect for

@@ -91,6 +91,9 @@ class Population:
     has_rm: np.ndarray
     competition: np.ndarray  # per city
     loyalty_z: np.ndarray
+    multibank: np.ndarray  # monthly probability of a sweep to the other bank
+    beta_scale: np.ndarray  # switching costs: multiplies beta (loan, relationship manager)
+    spread_sens: np.ndarray  # how strongly the competitor spread moves d
 
 
 def build_population(n: int, rng: np.random.Generator, start_day: int, n_months: int,
@@ -133,18 +136,28 @@ def build_population(n: int, rng: np.random.Generator, start_day: int, n_months:
     onboard_day = np.where(new_in_window, onb_in, onboard_day)
     tenure = np.where(new_in_window, 0.0, tenure)
 
+    # Loyalty: a persistent offset of the log hazard (below). Its idiosyncratic part z is drawn
+    # here because low loyalty also shapes what the customer keeps with this bank: a customer
+    # whose main bank is elsewhere (multi-banking) holds fewer products here, rarely has the
+    # salary paid in, and keeps a smaller share of wallet (fewer transactions and logins, more
+    # money sent to the other bank; see process.py).
+    loyalty_z = rng.standard_normal(n)
+    keep = np.exp(-p.product_loyalty_k * loyalty_z)
+
     lv = log_value
     holds = np.zeros((n, 8), dtype=bool)
     holds[:, CUR] = True
-    holds[:, TD] = rng.random(n) < 0.12 + 0.35 * _sigmoid(lv - 11)
-    holds[:, WM] = rng.random(n) < 0.04 + 0.35 * _sigmoid(lv - 11.5) * (0.5 + rate_sens)
-    holds[:, FUND] = rng.random(n) < 0.05 + 0.25 * digital * _sigmoid(lv - 10.5)
-    holds[:, INS] = rng.random(n) < 0.08 + 0.10 * (age > 35)
-    holds[:, LOAN] = rng.random(n) < 0.10 + 0.12 * ((age > 25) & (age < 50))
-    holds[:, CARD] = rng.random(n) < 0.15 + 0.45 * digital
-    holds[:, PAYROLL] = np.isin(occ, [0, 2]) & (rng.random(n) < 0.6)
+    holds[:, TD] = rng.random(n) < (0.12 + 0.35 * _sigmoid(lv - 11)) * keep
+    holds[:, WM] = rng.random(n) < (0.04 + 0.35 * _sigmoid(lv - 11.5) * (0.5 + rate_sens)) * keep
+    holds[:, FUND] = rng.random(n) < (0.05 + 0.25 * digital * _sigmoid(lv - 10.5)) * keep
+    holds[:, INS] = rng.random(n) < (0.08 + 0.10 * (age > 35)) * keep
+    holds[:, LOAN] = rng.random(n) < (0.10 + 0.12 * ((age > 25) & (age < 50))) * keep
+    holds[:, CARD] = rng.random(n) < (0.15 + 0.45 * digital) * keep
+    holds[:, PAYROLL] = np.isin(occ, [0, 2]) & (rng.random(n) < np.minimum(0.95, 0.6 * keep))
 
     raw = rng.gamma(np.array([2.0, 2.0, 2.0, 1.0, 1.0]), 1.0, (n, 5))
+    # Rate-sensitive customers keep more of their money in time deposits and wealth products.
+    raw[:, 1:3] *= (0.4 + 1.2 * rate_sens)[:, None]
     shares = raw * holds[:, [CUR, TD, WM, FUND, INS]]
 
     td_term = rng.choice(TD_TERMS, size=n, p=TD_TERM_P)
@@ -160,14 +173,23 @@ def build_population(n: int, rng: np.random.Generator, start_day: int, n_months:
     pref_bank = rng.integers(0, len(OTHER_BANKS), n)
     has_rm = (segment >= 1) | (rng.random(n) < 0.2)
 
+    # Share of wallet elsewhere: the chance, each month, that the customer sweeps money to the
+    # other bank where the main relationship is (a noisy, observable trace of low loyalty).
+    multibank = _sigmoid(p.multibank_a + p.multibank_k * loyalty_z + p.multibank_noise * rng.standard_normal(n))
+    base_txn = base_txn * np.exp(-p.wallet_share_k * loyalty_z)
     # Persistent hazard offset: short tenure, youth and fierce local competition raise it;
     # payroll and a private-banking relationship anchor the customer.
-    loyalty_z = rng.standard_normal(n)
-    # Low loyalty also shows in behaviour (a smaller share of wallet), so it is partly observable.
-    base_txn = base_txn * np.exp(-p.wallet_share_k * loyalty_z)
     loyalty = (p.loyalty_sd * loyalty_z - 0.035 * np.minimum(tenure, 15) + 0.25 * (age < 30)
                - 0.2 * (segment == 2) - 0.25 * holds[:, PAYROLL] + 0.4 * competition[city]
-               - 0.15 * holds[:, LOAN])
+               - 0.15 * holds[:, LOAN] + p.age_hump * ((age >= 55) & (age < 65)))
+    beta_scale = (1.0 - p.loan_lockin * holds[:, LOAN]) * (1.0 - p.rm_lockin * has_rm)
+    # Competitor rate moves reach those with savings to move: time-deposit and wealth-product
+    # holders at the window start feel them fully, others at spread_gate_others.
+    investor = holds[:, TD] | holds[:, WM]
+    spread_sens = rate_sens * np.where(investor, 1.0, p.spread_gate_others)
+    # Competitors' wealth campaigns target the mass-affluent band below the relationship-manager
+    # threshold, whom nobody at this bank looks after.
+    loyalty = loyalty + p.mass_affluent_hump * ((value >= 100_000) & (value < 300_000) & ~has_rm)
 
     return Population(
         n=n, age=age, birth_day=birth_day, gender=gender, occupation=occ, education=edu, city=city,
@@ -177,4 +199,5 @@ def build_population(n: int, rng: np.random.Generator, start_day: int, n_months:
         td_term=td_term, wm_term=wm_term, salary=salary, payday=payday, loan_principal=loan_principal,
         loan_term=loan_term, loan_paid_frac=loan_paid_frac, base_txn=base_txn, pref_bank=pref_bank,
         has_rm=has_rm, competition=competition, loyalty_z=loyalty_z,
+        multibank=multibank, beta_scale=beta_scale, spread_sens=spread_sens,
     )

@@ -272,6 +272,12 @@ class BankSimulation:
             return 1.0
         return self.treatment[:, t]
 
+    def _new_customer_term(self, t: int, idx: np.ndarray | None = None) -> np.ndarray:
+        """Known log-hazard offset of month t for customers in their first new_customer_months."""
+        onboard = self.pop.onboard_day if idx is None else self.pop.onboard_day[idx]
+        months_on_book = (int(self.ms[t]) - onboard) / 30.4375
+        return self.p.new_customer_hazard * (months_on_book < self.p.new_customer_months)
+
     def maturity_count(self, t: int) -> np.ndarray:
         return (self.mat_month[:, TD] == t).astype(np.int64) + (self.mat_month[:, WM] == t)
 
@@ -356,13 +362,16 @@ class BankSimulation:
             payroll_lost = job & self.holds[:, PAYROLL] & (u_pay < p.payroll_loss_prob)
             mat = self.maturity_count(t) * alive
             shock += p.maturity_shock * pop.rate_sens * mat
-            shock += (p.spread_effect * pop.rate_sens * (self.spread[pop.city] - p.spread_ref) / 0.01)
+            shock += (p.spread_effect * pop.spread_sens * (self.spread[pop.city] - p.spread_ref) / 0.01)
             self.d[ai] = p.rho * self.d[ai] + shock[ai] + p.noise_sd * noise[ai]
 
             # --- churn
             rc = _rng(self.seed, S_CHURN, t)
             u_h, u_r, u_s, u_day, u_type = (rc.random(n) for _ in range(5))
-            logh = p.alpha + pop.loyalty + p.beta * self.d + self._hazard_season(t) + p.maturity_hazard * pop.rate_sens * mat
+            mat_term = pop.rate_sens * mat * (p.maturity_hazard + p.maturity_spread_k
+                                              * (self.spread[pop.city] - p.spread_ref) / 0.01)
+            logh = (p.alpha + pop.loyalty + p.beta * pop.beta_scale * self.d + self._hazard_season(t) + mat_term
+                    + self._new_customer_term(t))
             h = np.minimum(p.hazard_cap, np.exp(logh) * self._treat(t))
             reloc = u_r < p.relocation_prob
             ch_d = alive & (u_h < h)
@@ -463,11 +472,14 @@ class BankSimulation:
                 if t + k < self.treatment.shape[1]:
                     treat[:, k - 1] = self.treatment[idx, t + k]
         season = np.array([float(self._hazard_season(t + k)) for k in range(1, k_max + 1)])
+        offset = np.stack([self._new_customer_term(t + k, idx) for k in range(1, k_max + 1)], axis=1)
         return expected_churn_probability(
             p,
             weights=weights,
             d=self.d[idx],
             loyalty=pop.loyalty[idx],
+            beta_scale=pop.beta_scale[idx],
+            spread_sens=pop.spread_sens[idx],
             rate_sens=pop.rate_sens[idx],
             service_sens=pop.service_sens[idx],
             rm_code=np.where(self.rm[idx] > 0, pop.segment[idx], 3),
@@ -476,6 +488,7 @@ class BankSimulation:
             spread_mu=self.spread_mu,
             maturity=mats,
             season=season,
+            offset=offset,
             treatment=treat,
             severity_p=SEVERITY_P,
             resolved_p=RESOLVED_IN_MONTH_P,
@@ -633,6 +646,19 @@ class BankSimulation:
         extra.append((cl, T_OUT_OTHER, self.churn_day[cl] - ms, 3600 * 10 + rt.integers(0, 6 * 3600, len(cl)),
                       np.maximum(amt, 1.0), np.where(pop.digital[cl] > 0.5, CH_MOBILE, CH_BRANCH),
                       pop.pref_bank[cl], CUR))
+        # Sweeps to the other bank where a multi-banking customer keeps the main relationship: a
+        # few days after payday, part of the month's income; more often as disengagement grows.
+        mb = pop.multibank[idx]
+        q_sweep = 1.0 / (1.0 + (1.0 - mb) / mb * np.exp(-p.multibank_engagement_k * dpos_c))
+        u_sw = rt.random((3, len(idx)))
+        sw = np.flatnonzero(u_sw[0] < q_sweep)
+        sw_day = pd0_c[sw] + 1 + (u_sw[1, sw] * 3).astype(np.int32)
+        inside = (sw_day >= a_c[sw]) & (sw_day < a_c[sw] + span_c[sw])
+        sw_day = np.where(inside, sw_day, a_c[sw] + (u_sw[1, sw] * span_c[sw]).astype(np.int32)).astype(np.int64)
+        swc = idx[sw]
+        extra.append((swc, T_OUT_OTHER, sw_day, 3600 * 9 + rt.integers(0, 12 * 3600, len(sw)),
+                      pop.salary[swc] * (0.3 + 0.6 * u_sw[2, sw]), np.where(pop.digital[swc] > 0.5, CH_MOBILE, CH_ONLINE),
+                      pop.pref_bank[swc], CUR))
 
         def cat(main, parts):
             return np.concatenate([main] + [np.broadcast_to(np.asarray(x), len(e[0])).astype(main.dtype)
@@ -678,7 +704,7 @@ class BankSimulation:
         idx = np.flatnonzero(act & (pop.digital > 0.05))
         span = b_day[idx] - a_day[idx] + 1
         prob = np.minimum(0.95, 0.33 * pop.digital[idx] ** 1.6 * np.exp(
-            -p.login_engagement_k * dpos[idx] - 0.5 * p.wallet_share_k * pop.loyalty_z[idx]) * dip[idx])
+            -p.login_engagement_k * dpos[idx] - p.login_loyalty_k * pop.loyalty_z[idx]) * dip[idx])
         k = rd.binomial(span, prob)
         rep = np.repeat(np.arange(len(idx), dtype=np.int32), k)
         first = np.cumsum(k) - k

@@ -26,6 +26,8 @@ date that would mature inside the horizon are not in the truth (rare: a 3-month 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from include.bank_simulator.params import ProcessParams
@@ -48,6 +50,31 @@ def horizon_weights(as_of_day: int, month_starts: np.ndarray, month_ends: np.nda
 RM_SEGMENT_WEIGHT = np.array([0.5, 1.0, 1.3])  # turnover shock by segment: mass, affluent, private
 
 
+def _jump_gauss_log_mgf(p: ProcessParams, a: np.ndarray) -> np.ndarray:
+    """log E[exp(a * innovation)] of one spread innovation (Gaussian plus a centred Bernoulli jump)."""
+    return 0.5 * (a * p.spread_sd) ** 2 - a * p.spread_jump * p.spread_jump_prob + np.log1p(
+        p.spread_jump_prob * (np.exp(a * p.spread_jump) - 1.0))
+
+
+def _maturity_spread_term(p: ProcessParams, k: int, c: np.ndarray, phi_pow: np.ndarray, spread_b: float,
+                          rs: np.ndarray, ss: np.ndarray, mat_k: np.ndarray, city: np.ndarray,
+                          spread_now: np.ndarray, spread_mu: np.ndarray, tabulated: np.ndarray) -> np.ndarray:
+    """Log E of the maturity x spread hazard term of month t+k, for customers with a maturity then.
+
+    The term rs * mat * maturity_spread_k * (spread_{t+k} - spread_ref) / 1pp shares the spread
+    innovations with the d path, so their joint moment-generating function is recomputed per
+    customer (replacing the tabulated d-only one, ``tabulated``). ``rs``: rate sensitivity, ``ss``:
+    the spread sensitivity of d.
+    """
+    kb = p.maturity_spread_k / 0.01
+    mean = spread_mu + phi_pow[k] * (spread_now - spread_mu) - p.spread_ref
+    out = rs * mat_k * kb * mean[city] - tabulated
+    for j in range(1, k + 1):
+        s_j = sum(c[m - 1] * phi_pow[m - j] for m in range(j, k + 1))
+        out += _jump_gauss_log_mgf(p, ss * spread_b * s_j + rs * mat_k * kb * phi_pow[k - j])
+    return out.astype(np.float32)
+
+
 def expected_churn_probability(
     p: ProcessParams,
     *,
@@ -65,14 +92,33 @@ def expected_churn_probability(
     treatment: np.ndarray | None,
     severity_p: np.ndarray,
     resolved_p: np.ndarray,
+    offset: np.ndarray | None = None,
+    beta_scale: np.ndarray | None = None,
+    spread_sens: np.ndarray | None = None,
 ) -> np.ndarray:
     """P(churn within the horizon | latent state) from the exact expected monthly hazards.
 
     ``rm_code``: segment (0 mass, 1 affluent, 2 private banking) of customers with a relationship
     manager, 3 without one. ``spread_now``/``spread_mu``: per city. ``maturity``: (n, K) count of
     time deposits and wealth products maturing in each following month. ``treatment``: (n, K)
-    hazard multipliers or None.
+    hazard multipliers or None. ``offset``: (n, K) known log-hazard offsets (the new-customer
+    term) or None. ``beta_scale``: per-customer multiplier of beta (switching costs; a few distinct
+    values), or None; each group is computed with its own beta. ``spread_sens``: how strongly the
+    competitor spread moves d (default: the rate sensitivity).
     """
+    if spread_sens is None:
+        spread_sens = rate_sens
+    if beta_scale is not None:
+        out = np.empty(len(d), dtype=np.float64)
+        for scale in np.unique(beta_scale):
+            g = np.flatnonzero(beta_scale == scale)
+            out[g] = expected_churn_probability(
+                replace(p, beta=p.beta * float(scale)), weights=weights, d=d[g], loyalty=loyalty[g],
+                rate_sens=rate_sens[g], service_sens=service_sens[g], rm_code=rm_code[g], city=city[g],
+                spread_now=spread_now, spread_mu=spread_mu, maturity=maturity[g], season=season,
+                treatment=None if treatment is None else treatment[g], severity_p=severity_p,
+                resolved_p=resolved_p, offset=None if offset is None else offset[g], spread_sens=spread_sens[g])
+        return out
     k_max = len(weights)
     q = p.relocation_prob * p.relocation_churn_prob
     rho_pow = p.rho ** np.arange(0, k_max + 1)
@@ -83,8 +129,8 @@ def expected_churn_probability(
     g = 0.3 + grid
     # nearest grid point: the tabulated functions are smooth and the grid step is 1/512
     ss_idx = np.rint(np.clip(service_sens, 0, 1) * 512).astype(np.intp)
-    rs_idx = np.rint(np.clip(rate_sens, 0, 1) * 512).astype(np.intp)
-    rs32 = rate_sens.astype(np.float32)
+    rs_idx = np.rint(np.clip(spread_sens, 0, 1) * 512).astype(np.intp)
+    rs32 = spread_sens.astype(np.float32)
     base = (p.alpha + loyalty).astype(np.float32)
     d32 = d.astype(np.float32)
     with_mat = np.flatnonzero(maturity.any(axis=1))
@@ -112,17 +158,24 @@ def expected_churn_probability(
         spread_term = np.zeros_like(grid)
         for j in range(1, k + 1):
             a = spread_b * grid * sum(c[m - 1] * phi_pow[m - j] for m in range(j, k + 1))
-            spread_term += 0.5 * (a * p.spread_sd) ** 2 - a * p.spread_jump * p.spread_jump_prob + np.log1p(
-                p.spread_jump_prob * (np.exp(a * p.spread_jump) - 1.0))
+            spread_term += _jump_gauss_log_mgf(p, a)
         log_e = base + np.float32(season[k - 1] + const) + np.float32(p.beta * rho_pow[k]) * d32
         log_e += (comp.astype(np.float32))[ss_idx]
         log_e += (rm_tab.astype(np.float32))[rm_code]
         log_e += (spread_term.astype(np.float32))[rs_idx]
         log_e += rs32 * (np.float32(spread_b) * mean_path.astype(np.float32))[city]
+        if offset is not None:
+            log_e += offset[:, k - 1].astype(np.float32)
         if len(with_mat):
             mat = maturity[with_mat]
             extra = p.maturity_hazard * mat[:, k - 1] + p.maturity_shock * (mat[:, :k] @ c)
             log_e[with_mat] += (rate_sens[with_mat] * extra).astype(np.float32)
+            due = mat[:, k - 1] > 0
+            if p.maturity_spread_k and due.any():
+                log_e[with_mat[due]] += _maturity_spread_term(
+                    p, k, c, phi_pow, spread_b, rate_sens[with_mat[due]], spread_sens[with_mat[due]],
+                    mat[due, k - 1], city[with_mat[due]],
+                    spread_now, spread_mu, spread_term[rs_idx[with_mat[due]]])
         e_h = np.minimum(np.float32(p.hazard_cap), np.exp(log_e))
         if treatment is not None:
             e_h = np.minimum(np.float32(p.hazard_cap), e_h * treatment[:, k - 1].astype(np.float32))

@@ -148,3 +148,21 @@ def test_market_environment_covers_every_city_and_month(bank):
     assert months == 24 and rows == cities * months
     (missing,) = q(bank, "SELECT count(*) FROM customers c ANTI JOIN market_environment m USING (city)")[0]
     assert missing == 0
+
+
+def test_low_loyalty_shows_as_multi_banking(bank):
+    # The least loyal fifth (highest persistent hazard offset) against the most loyal fifth:
+    # fewer products held here and a larger share of outflows sent to other banks.
+    rows = q(bank, """
+        WITH t AS (SELECT customer_id, ntile(5) OVER (ORDER BY loyalty) AS fifth FROM traits),
+        prod AS (SELECT customer_id, count(*) AS n FROM products GROUP BY customer_id),
+        flows AS (SELECT customer_id,
+                         sum(amount) FILTER (WHERE transaction_type = 'transfer_out_other_bank') AS ob,
+                         sum(amount) AS total
+                  FROM transactions WHERE direction = 'out' GROUP BY customer_id)
+        SELECT t.fifth, avg(coalesce(prod.n, 0)), sum(coalesce(flows.ob, 0)) / sum(flows.total)
+        FROM t LEFT JOIN prod USING (customer_id) LEFT JOIN flows USING (customer_id)
+        WHERE t.fifth IN (1, 5) GROUP BY t.fifth ORDER BY t.fifth""")
+    (_, products_loyal, share_loyal), (_, products_disloyal, share_disloyal) = rows
+    assert products_disloyal < 0.9 * products_loyal, rows
+    assert share_disloyal > 1.5 * share_loyal, rows

@@ -140,3 +140,30 @@ def test_retention_actions_are_written_with_outcomes(treated_bank):
     assert table["control_group"].sum() == len(treated_bank["control"])
     churned = table[table["outcome"] == "churned"]
     assert (pd.to_datetime(churned["outcome_date"]) > pd.Timestamp("2024-07-03")).all()
+
+
+def test_maturity_spread_term_matches_monte_carlo():
+    """The maturity x competitor-spread term's log-expectation, against simulated spread innovations."""
+    from include.bank_simulator.truth import _maturity_spread_term
+
+    p = DEFAULT_PARAMS
+    k = 3
+    c = np.array([p.beta * p.rho ** (k - m) for m in range(1, k + 1)])
+    phi_pow = p.spread_phi ** np.arange(0, k + 1)
+    spread_b = p.spread_effect / 0.01
+    rs, ss, mat = np.array([0.7]), np.array([0.5]), np.array([1.0])
+    spread_now, spread_mu = np.array([0.006]), np.array([0.003])
+    exact = _maturity_spread_term(p, k, c, phi_pow, spread_b, rs, ss, mat, np.array([0]), spread_now, spread_mu,
+                                  np.zeros(1))[0]
+    rng = np.random.default_rng(0)
+    n = 2_000_000
+    eps = [p.spread_sd * rng.standard_normal(n) + p.spread_jump * ((rng.random(n) < p.spread_jump_prob)
+                                                                   - p.spread_jump_prob) for _ in range(k)]
+    spread = spread_now[0]
+    d_term = np.zeros(n)
+    for m in range(1, k + 1):
+        spread = spread_mu[0] + p.spread_phi * (spread - spread_mu[0]) + eps[m - 1]
+        d_term += c[m - 1] * ss[0] * spread_b * (spread - spread_mu[0] - phi_pow[m] * (spread_now[0] - spread_mu[0]))
+    mature = rs[0] * mat[0] * p.maturity_spread_k / 0.01 * (spread - p.spread_ref)
+    simulated = np.log(np.mean(np.exp(d_term + mature)))
+    assert exact == pytest.approx(simulated, abs=0.02)
