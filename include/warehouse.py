@@ -24,6 +24,14 @@ def connect(
         path.parent.mkdir(parents=True, exist_ok=True)
     elif not path.exists():
         raise FileNotFoundError(f"DuckDB database {path} does not exist")
+    if memory_limit is None or threads is None:
+        # Every connection the platform opens is bounded by the configured limit (DuckDB's own
+        # default, 80% of RAM, lets one large load starve the machine); it spills beyond it.
+        from include.config import get_settings
+
+        settings = get_settings()
+        memory_limit = memory_limit or settings.duckdb_memory_limit
+        threads = threads or settings.duckdb_threads
     config: dict[str, str | int] = {}
     if memory_limit:
         config["memory_limit"] = memory_limit

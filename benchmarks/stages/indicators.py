@@ -62,12 +62,17 @@ def raw_warehouse(size: str) -> tuple[Path, dict]:
     if not cache.exists() or cache.stat().st_mtime < manifest_path.stat().st_mtime:
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.unlink(missing_ok=True)
+        # Loaded under another name and renamed when complete: an interrupted load is never reused.
+        partial = cache.with_name(cache.name + ".partial")
+        for stale in (partial, Path(f"{partial}.wal")):
+            stale.unlink(missing_ok=True)
         progress(f"ingesting {source_dir} into {cache} (once per size, not timed)")
         t0 = time.perf_counter()
         # In a child: this process must stay small, because a child's peak RSS as the kernel
         # reports it starts from its parent's resident set at fork time.
         code = "import sys; from include.ingestion import ingest_files; ingest_files(sys.argv[1], sys.argv[2])"
-        run_child([sys.executable, "-c", code, str(source_dir), str(cache)], label="ingestion")
+        run_child([sys.executable, "-c", code, str(source_dir), str(partial)], label="ingestion")
+        os.replace(partial, cache)
         progress(f"ingested in {time.perf_counter() - t0:.1f} s")
     return cache, manifest
 
