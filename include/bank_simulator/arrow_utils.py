@@ -59,7 +59,8 @@ def arrow_type(contract_type: str) -> pa.DataType:
 
 
 def schema_for(table: Table) -> pa.Schema:
-    return pa.schema([pa.field(c.name, arrow_type(c.type)) for c in table.columns])
+    # source_optional columns (credit score, income) are data some banks lack: the simulator's bank does.
+    return pa.schema([pa.field(c.name, arrow_type(c.type)) for c in table.columns if not c.source_optional])
 
 
 # "0000" ... "9999" as little-endian uint32 words: ids are assembled four digits at a time.

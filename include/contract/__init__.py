@@ -22,6 +22,8 @@ class Column:
     min: Any = None
     max: Any = None
     description: str = ""
+    # A source may lack the column altogether: it loads as NULL and is not reported as drift.
+    source_optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,11 @@ class Table:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def core_column_names(self) -> list[str]:
+        """The columns every source delivers (all but the ``source_optional`` ones)."""
+        return [c.name for c in self.columns if not c.source_optional]
 
     @property
     def required_columns(self) -> list[str]:
@@ -82,6 +89,7 @@ def _column(spec: dict[str, Any]) -> Column:
         min=spec.get("min"),
         max=spec.get("max"),
         description=spec.get("description", ""),
+        source_optional=bool(spec.get("source_optional", False)),
     )
 
 

@@ -249,12 +249,13 @@ def compare_columns(table: Table, source_columns: Iterable[str]) -> tuple[list[s
     Names compare case-insensitively (DuckDB does). A missing contract column and an extra source
     column that look alike (same letters ignoring case and punctuation, or a close spelling) are
     reported as a rename, so the message points at the likely cause; so is the pair when exactly one
-    column is missing and one is extra."""
+    column is missing and one is extra. An absent ``source_optional`` column is not missing."""
     import difflib
 
     present = {c.lower(): c for c in source_columns if not c.startswith("_")}
     wanted = [c.name for c in table.columns]
-    missing = [c for c in wanted if c.lower() not in present]
+    # A source_optional column may be absent by design (not every bank holds it): not drift.
+    missing = [c.name for c in table.columns if c.name.lower() not in present and not c.source_optional]
     extra = [c for lc, c in present.items() if lc not in {w.lower() for w in wanted}]
     renamed: dict[str, str] = {}
     pool = list(extra)

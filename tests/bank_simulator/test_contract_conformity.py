@@ -38,8 +38,8 @@ def test_every_contract_table_is_written_with_manifest(bank):
 def test_columns_and_types_follow_the_contract(bank, name):
     table = read_parquet_table(bank["source_dir"], name)
     spec = CONTRACT.tables[name]
-    assert table.column_names == spec.column_names
-    for col in spec.columns:
+    assert table.column_names == spec.core_column_names
+    for col in (c for c in spec.columns if not c.source_optional):
         assert table.schema.field(col.name).type == arrow_type(col.type), f"{name}.{col.name}"
 
 
@@ -52,7 +52,7 @@ def test_keys_required_values_and_domains(bank, name):
     pk = ", ".join(spec.primary_key)
     distinct = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {pk} FROM {name})").fetchone()[0]
     assert distinct == n, f"{name}: primary key ({pk}) not unique"
-    for col in spec.columns:
+    for col in (c for c in spec.columns if not c.source_optional):
         if col.required:
             nulls = con.execute(f"SELECT count(*) FROM {name} WHERE {col.name} IS NULL").fetchone()[0]
             assert nulls == 0, f"{name}.{col.name}: {nulls} NULLs in a required column"
@@ -93,7 +93,7 @@ def test_no_timestamps_after_the_data_end(bank):
 def test_retention_actions_is_empty_but_has_the_contract_columns(bank):
     table = read_parquet_table(bank["source_dir"], "retention_actions")
     assert table.num_rows == 0
-    assert table.column_names == CONTRACT.tables["retention_actions"].column_names
+    assert table.column_names == CONTRACT.tables["retention_actions"].core_column_names
 
 
 def test_csv_output_casts_to_the_contract_types(tmp_path):
@@ -106,9 +106,9 @@ def test_csv_output_casts_to_the_contract_types(tmp_path):
         header = files[0]
         rel = f"read_csv({files!r}, all_varchar=true, header=true, hive_partitioning=false)"
         got = [r[0] for r in con.execute(f"SELECT column_name FROM (DESCRIBE SELECT * FROM {rel})").fetchall()]
-        assert got == spec.column_names, header
+        assert got == spec.core_column_names, header
         assert con.execute(f"SELECT count(*) FROM {rel}").fetchone()[0] == manifest["counts"][name]
-        for col in spec.columns:
+        for col in (c for c in spec.columns if not c.source_optional):
             failed = con.execute(
                 f"SELECT count(*) FROM {rel} WHERE {col.name} IS NOT NULL AND {col.name} <> '' "
                 f"AND TRY_CAST({col.name} AS {col.type}) IS NULL").fetchone()[0]
@@ -142,7 +142,7 @@ def test_contract_yaml_has_no_stray_keys():
 
     from include.contract import CONTRACT_PATH
 
-    known = {"name", "type", "required", "pii", "accepted_values", "min", "max", "description"}
+    known = {"name", "type", "required", "pii", "accepted_values", "min", "max", "description", "source_optional"}
     document = yaml.safe_load(CONTRACT_PATH.read_text(encoding="utf-8"))
     for table, spec in document["tables"].items():
         for column in spec["columns"]:

@@ -17,9 +17,11 @@ NULL_WHEN_EMPTY = [
     "other_bank_outflow_share_90d", "digital_channel_share_90d", "active_months_12m", "logins_30d",
     "days_since_last_login", "satisfaction_score_latest", "survey_count_365d", "complaint_count_90d",
     "complaints_unresolved", "competitor_rate_spread", "regional_competition_index", "rm_tenure_days",
+    # optional customer columns the toy bank does not deliver
+    "credit_score", "annual_income",
 ]
-FILLED = ["age_years", "gender", "tenure_days", "bank_segment", "products_held", "has_payroll_service",
-          "aum_latest", "aum_avg_3m"]
+FILLED = ["age_years", "gender", "city", "tenure_days", "bank_segment", "products_held", "asset_products_held",
+          "has_payroll_service", "has_credit_card", "aum_latest", "aum_avg_3m"]
 
 
 def test_empty_event_tables_give_null_indicators_not_errors(tmp_path, dbt):
@@ -57,8 +59,13 @@ def test_churn_modelling_mapping_builds(churn_modelling_csv, tmp_path, dbt):
     for column in ("transaction_count_90d", "complaint_count_90d", "satisfaction_score_latest",
                    "competitor_rate_spread"):
         assert ind[column].isna().all(), column
-    for column in ("age_years", "gender", "tenure_days", "products_held", "aum_latest"):
+    for column in ("age_years", "gender", "city", "tenure_days", "credit_score", "annual_income", "products_held",
+                   "asset_products_held", "has_credit_card", "aum_latest", "logins_30d"):
         assert ind[column].notna().all(), column
+    # NumOfProducts survives as the asset products (a credit card is a product, not an asset one)
+    assert set(ind.asset_products_held) == {1, 2, 3, 4}
+    assert (ind.products_held == ind.asset_products_held + ind.has_credit_card).all()
+    assert set(ind.city) == {"France", "Germany", "Spain"}
     labels = query(warehouse, "select churned_within_horizon as y, count(*) as n from marts.churn_labels group by 1")
     counts = dict(zip(labels.y, labels.n, strict=True))
     assert counts.get(True, 0) > 1000 and counts.get(False, 0) > 5000  # Exited is about 20%

@@ -46,7 +46,10 @@ def test_churn_modelling_maps_onto_the_contract(churn_modelling_csv, tmp_path):
         sum(float(r["Balance"]) for r in rows), rel=1e-9)
     # Tables it cannot fill stay empty; unused columns are reported by name.
     assert scalar(warehouse, "SELECT count(*) FROM raw.transactions") == 0
-    assert set(reports["customers"].drift.extra) == {"RowNumber", "CreditScore", "EstimatedSalary"}
+    assert set(reports["customers"].drift.extra) == {"RowNumber"}
+    # the optional customer columns carry the credit score and the income
+    assert query(warehouse, "SELECT credit_score, annual_income::DOUBLE FROM raw.customers WHERE customer_id = ?",
+                 [first["CustomerId"]])[0] == (int(first["CreditScore"]), pytest.approx(float(first["EstimatedSalary"])))
     assert "as_of_date 2025-12-31" in scalar(warehouse, "SELECT message FROM raw.load_log WHERE table_name = 'customers'")
     # Rerun: nothing added.
     again = ingest_mapped(MAPPING, warehouse, source_path=churn_modelling_csv)

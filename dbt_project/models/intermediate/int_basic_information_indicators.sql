@@ -1,7 +1,8 @@
 {{ config(materialized='ephemeral') }}
 -- Family basic_information (plan 2.2(1)): who the customer is at as_of_date.
--- customers is the bank's current view (no history): gender, occupation, city tier and segment
--- are taken as they are now; age and tenures are computed at as_of_date.
+-- customers is the bank's current view (no history): gender, occupation, city, city tier,
+-- segment, credit score and income are taken as they are now; age and tenures are computed at
+-- as_of_date. Credit score and income are optional in the contract: NULL where a bank lacks them.
 with population as (
     select
         population.customer_id,
@@ -10,9 +11,12 @@ with population as (
         customers.gender,
         customers.occupation,
         customers.education,
+        customers.city,
         customers.city_tier,
         customers.segment,
-        customers.onboarding_date
+        customers.onboarding_date,
+        customers.credit_score,
+        customers.annual_income
     from {{ ref('int_customer_dates') }} as population
     inner join {{ ref('stg_customers') }} as customers
         on population.customer_id = customers.customer_id
@@ -42,6 +46,7 @@ select
     population.gender,
     population.occupation,
     population.education,
+    population.city,
     population.city_tier,
     population.segment as bank_segment,
     {{ churn_warning.days_between('population.onboarding_date', 'population.as_of_date') }} as tenure_days,
@@ -49,7 +54,9 @@ select
     {{ churn_warning.days_between(
         'coalesce(rm.last_assigned_date, population.onboarding_date)', 'population.as_of_date'
     ) }} as rm_tenure_days,
-    rm.rm_changes_365d
+    rm.rm_changes_365d,
+    population.credit_score,
+    population.annual_income
 from population
 left join rm
     on

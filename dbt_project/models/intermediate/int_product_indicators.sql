@@ -12,6 +12,16 @@ select
                 then products.product_id
         end
     ) as products_held,
+    -- the asset side of the relationship (the families AUM counts): credit products, a card or a
+    -- loan, say something else about a customer than the accounts and investments held
+    count(
+        case
+            when
+                products.product_type in ('current_account', 'time_deposit', 'wealth_management', 'fund', 'insurance')
+                and (products.close_date is null or products.close_date > population.as_of_date)
+                then products.product_id
+        end
+    ) as asset_products_held,
     count(distinct case
         when products.close_date is null or products.close_date > population.as_of_date
             then products.product_type
@@ -23,6 +33,13 @@ select
             then 1
         else 0
     end) as has_payroll_service,
+    max(case
+        when
+            products.product_type = 'credit_card'
+            and (products.close_date is null or products.close_date > population.as_of_date)
+            then 1
+        else 0
+    end) as has_credit_card,
     count(case
         when products.close_date > {{ churn_warning.add_days('population.as_of_date', -90) }}
             and products.close_date <= population.as_of_date

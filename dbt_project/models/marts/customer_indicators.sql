@@ -33,14 +33,19 @@ select
     basic.gender,
     basic.occupation,
     basic.education,
+    basic.city,
     basic.city_tier,
     basic.bank_segment,
     basic.tenure_days,
+    basic.credit_score,
+    basic.annual_income,
     case when availability.has_rm_assignments then basic.rm_tenure_days end as rm_tenure_days,
     case when availability.has_rm_assignments then coalesce(basic.rm_changes_365d, 0) end as rm_changes_365d,
     case when availability.has_products then coalesce(products.products_held, 0) end as products_held,
+    case when availability.has_products then coalesce(products.asset_products_held, 0) end as asset_products_held,
     case when availability.has_products then coalesce(products.product_types_held, 0) end as product_types_held,
     case when availability.has_products then coalesce(products.has_payroll_service, 0) end as has_payroll_service,
+    case when availability.has_products then coalesce(products.has_credit_card, 0) end as has_credit_card,
 
     -- transaction_behaviour: RFM
     case

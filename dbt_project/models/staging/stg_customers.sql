@@ -10,5 +10,8 @@ select
     cast(onboarding_date as date) as onboarding_date,
     cast(segment as varchar) as segment,
     cast(relationship_manager_id as varchar) as relationship_manager_id,
-    cast(branch_id as varchar) as branch_id
+    cast(branch_id as varchar) as branch_id,
+    -- source_optional in the contract: NULL for a bank that does not deliver them
+    cast(credit_score as integer) as credit_score,
+    cast(annual_income as double) as annual_income
 from {{ source('raw', 'customers') }}
