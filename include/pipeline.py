@@ -232,3 +232,40 @@ def render_report(settings: Settings, *, as_of_date, run_id: str) -> str:
     path = settings.reports_dir / day / "churn_warning_report.html"
     write_report(settings.published_path, path, as_of_date=day, run_id=run_id)
     return str(path)
+
+
+def build_mapped_warehouse(mapping: str, warehouse_path, *, source_path=None, work_dir=None,
+                           label_horizon_days: int = 90, memory_limit: str = "4GB") -> str:
+    """A warehouse built from a one-snapshot export through its mapping: ingest, then ``dbt build``
+    for the mapping's as_of_date, with the label window observed (data_end_date = as_of_date +
+    horizon: the export's label is the known outcome). Returns the as_of_date (ISO).
+
+    What ``ml.evaluate --churn-modelling`` measures on, without Airflow or the gates; the daily DAG
+    does the same steps with the gates in between."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from include import ingestion
+    from include.config import PROJECT_ROOT
+    from include.ingestion.mapping import mapping_as_of_date
+
+    as_of = mapping_as_of_date(mapping)
+    if as_of is None:
+        raise ValueError(f"mapping {mapping} names no as_of_date: it is not a one-snapshot export")
+    ingestion.ingest_mapped(mapping, warehouse_path, source_path=source_path)
+    end = (pd.Timestamp(as_of) + pd.Timedelta(days=label_horizon_days)).date().isoformat()
+    variables = {"as_of_date": as_of.isoformat(), "data_end_date": end, "label_horizon_days": label_horizon_days}
+    work = Path(work_dir or tempfile.mkdtemp(prefix="churn-dbt-"))
+    project = PROJECT_ROOT / "dbt_project"
+    command = [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(project),
+               "--profiles-dir", str(project), "--target-path", str(work / "target"),
+               "--log-path", str(work / "logs"), "--vars", json.dumps(variables), "--quiet"]
+    env = dict(os.environ, CHURN_WAREHOUSE=str(Path(warehouse_path).resolve()),
+               CHURN_DUCKDB_MEMORY_LIMIT=memory_limit)
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt build failed on the {mapping} warehouse:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
+    return as_of.isoformat()
