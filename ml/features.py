@@ -19,13 +19,19 @@ told in the catalog's words:
 - ``<x>__level``: an integer indicator with few distinct values (number of products held) as
   a category, because its effect is rarely monotone;
 - ``<x>__x__<flag>``: a continuous indicator times an activity/status flag (age for active vs.
-  inactive customers), for the linear challengers which cannot find interactions themselves.
+  inactive customers), for the linear challengers which cannot find interactions themselves;
+- ``<stem>_<w>d__vs_<W>d``: a count or amount over a short window against the same measure over
+  the longest window of that stem, both per day (transactions in the last 30 days against the
+  customer's own yearly pace). A drop against one's own habit says more than the level, which
+  varies from customer to customer; trees cannot form a ratio from two split columns, so it is
+  given to them too (``ml.models.tree_view``), and its contribution is shared by both parents.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -46,6 +52,8 @@ CATALOG_COLUMNS = ("indicator", "family", "name_en", "name_zh", "formula", "unit
 ZERO_SHARE_MIN = 0.05
 LEVEL_MAX_DISTINCT = 8
 INTERACTION_MAX = 6
+RATIO_MAX = 16
+WINDOW_PATTERN = re.compile(r"^(?P<stem>.+)_(?P<days>\d+)d$")
 MAX_CATEGORIES = 64
 
 
@@ -72,7 +80,7 @@ def normalise_catalog(catalog_df: pd.DataFrame | None) -> pd.DataFrame:
 @dataclass
 class DerivedFeature:
     name: str
-    kind: str  # "is_zero" | "level" | "interaction"
+    kind: str  # "is_zero" | "level" | "interaction" | "ratio"
     parents: list[str]
     categories: list[str] = field(default_factory=list)
 
@@ -242,6 +250,7 @@ def _learn_derived(panel: pd.DataFrame, indicators: list[str], kinds: dict[str, 
             out.append(DerivedFeature(f"{col}__is_zero", "is_zero", [col]))
         if distinct > LEVEL_MAX_DISTINCT:
             continuous.append((distinct, col))
+    out.extend(_learn_ratios(sample, indicators, kinds))
     # Interactions of status flags with the continuous indicators most associated with the
     # label (if a label is there); bounded so the linear models stay small.
     if flags and continuous and LABEL_COLUMN in sample.columns:
@@ -262,6 +271,33 @@ def _learn_derived(panel: pd.DataFrame, indicators: list[str], kinds: dict[str, 
                     break
                 out.append(DerivedFeature(f"{col}__x__{f}", "interaction", [col, f]))
                 n += 1
+    return out
+
+
+def window_days(name: str) -> int | None:
+    m = WINDOW_PATTERN.match(name)
+    return int(m.group("days")) if m else None
+
+
+def _learn_ratios(sample: pd.DataFrame, indicators: list[str], kinds: dict[str, str]) -> list[DerivedFeature]:
+    """Short-window over longest-window pace for non-negative windowed counts and amounts."""
+    stems: dict[str, list[tuple[int, str]]] = {}
+    for col in indicators:
+        m = WINDOW_PATTERN.match(col)
+        if kinds[col] != "numeric" or m is None:
+            continue
+        x = to_numeric(sample[col]).dropna()
+        if len(x) == 0 or x.min() < 0 or x.nunique() <= LEVEL_MAX_DISTINCT:
+            continue
+        stems.setdefault(m.group("stem"), []).append((int(m.group("days")), col))
+    out: list[DerivedFeature] = []
+    for stem in sorted(stems):
+        windows = sorted(stems[stem])
+        longest_days, longest = windows[-1]
+        for _days, col in windows[:-1]:
+            if len(out) >= RATIO_MAX:
+                return out
+            out.append(DerivedFeature(f"{col}__vs_{longest_days}d", "ratio", [col, longest]))
     return out
 
 
@@ -346,6 +382,10 @@ def build_matrix(panel: pd.DataFrame, sig: FeatureSignature, *, report: MatrixRe
         elif d.kind == "interaction":
             a, b = (numeric_cache[p] for p in d.parents)
             data[d.name] = (a * b).astype("float32")
+        elif d.kind == "ratio":
+            a, b = (numeric_cache[p] for p in d.parents)
+            wa, wb = (window_days(p) for p in d.parents)
+            data[d.name] = ((a / wa) / (b / wb).where(b > 0)).astype("float32")
     return pd.DataFrame(data, index=panel.index)[sig.model_columns]
 
 

@@ -155,10 +155,15 @@ class SkewLog(BaseEstimator, TransformerMixin):
         return np.asarray(input_features, dtype=object)
 
 
+def tree_columns(sig: FeatureSignature) -> list[str]:
+    """The indicators and the ratio features: boosted trees find zero flags, levels and
+    interactions themselves, so those derived features (made for the linear models) would only
+    cost time; a ratio of two columns is what axis-aligned splits cannot form."""
+    return [*sig.indicators, *(d.name for d in sig.derived if d.kind == "ratio")]
+
+
 def tree_view(X: pd.DataFrame, sig: FeatureSignature) -> pd.DataFrame:
-    """The indicator columns only: boosted trees find zero flags, levels and interactions
-    themselves, so the derived features (made for the linear models) would only cost time."""
-    return X[sig.indicators]
+    return X[tree_columns(sig)]
 
 
 def sklearn_frame(X: pd.DataFrame, sig: FeatureSignature) -> pd.DataFrame:
@@ -236,8 +241,12 @@ class FittedModel:
             d = xgb.DMatrix(tree_view(X, self.signature), enable_categorical=True, nthread=nt)
             c = self.estimator.predict(d, pred_contribs=True, approx_contribs=approximate,
                                        iteration_range=self._range())
-            # Columns are exactly the indicators, in catalog order: no folding needed.
-            return c[:, :-1], c[:, -1], list(self.signature.indicators)
+            cols = tree_columns(self.signature)
+            if len(cols) == len(self.signature.indicators):
+                # Columns are exactly the indicators, in catalog order: no folding needed.
+                return c[:, :-1], c[:, -1], list(self.signature.indicators)
+            rows = [self.signature.model_columns.index(col) for col in cols]
+            return c[:, :-1] @ weights[rows], c[:, -1], parents
         if self.family in ("logistic_regression", "linear_svm"):
             return self._linear_contributions(X, parents, weights)
         return None
