@@ -2,7 +2,7 @@
 
 Synthetic bank, from a warehouse whose marts are built (``make run`` or the pipeline)::
 
-    python -m ml.evaluate --size demo [--warehouse data/warehouse.duckdb] [--trial-budget 12]
+    python -m ml.evaluate --size demo [--warehouse data/warehouse.duckdb] [--trial-budget 12] [--backtest-origins 6]
 
 trains the challengers on ``marts.training_panel`` exactly as the training DAG does, and checks
 at the latest test as_of_date: champion ROC-AUC >= 0.95 x the oracle ROC-AUC of the simulator's
@@ -257,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="Churn_Modelling: XGBoost refits per fold whose probabilities are averaged")
     ap.add_argument("--models-dir", type=Path, help="registry for the evaluation models (default: a temp dir)")
     ap.add_argument("--trial-budget", type=int, default=12)
+    ap.add_argument("--backtest-origins", type=int, default=6,
+                    help="rolling-origin backtest fits for the synthetic bank (0: none, a quicker check)")
     ap.add_argument("--time-budget-s", type=float, default=1800.0)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out", type=Path, help="write the results here (JSON)")
@@ -291,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
             log.warning("no truth table at %s: oracle metrics skipped", truth_path)
         models_dir = args.models_dir or Path(tempfile.mkdtemp(prefix=f"churn-eval-{args.size}-"))
         res = evaluate_synthetic(panel, catalog, truth, models_dir=models_dir, seed=args.seed,
-                                 trial_budget=args.trial_budget, time_budget_s=args.time_budget_s)
+                                 trial_budget=args.trial_budget, time_budget_s=args.time_budget_s,
+                                 backtest_origins=args.backtest_origins)
         res["warehouse"], res["models_dir"] = str(wh), str(models_dir)
         out[f"synthetic_{args.size}"] = res
         t = res["test"]
