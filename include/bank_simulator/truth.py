@@ -8,7 +8,10 @@ and their maturity dates, the market spread, the treatment schedule. The future 
 where X is the month's shock: independent Bernoulli events with known sizes (complaint by
 severity and handling, relationship-manager turnover, job change), the known maturity shocks,
 Gaussian noise, and the competitor-spread term whose AR(1) innovations (Gaussian plus a Bernoulli
-jump) are shared across months. Since log h is linear in the shocks, the moment-generating functions of these pieces give
+jump) are shared across months. The maturity x spread hazard term adds the same spread innovations
+(computed per customer for those with a maturity in month t+k); the first-year term is a known
+offset; switching costs give a few groups of customers their own beta (each computed apart).
+Since log h is linear in the shocks, the moment-generating functions of these pieces give
 E[h_{t+k}] in closed form (capped at the hazard cap). The probability of churning within the
 horizon is then
 
