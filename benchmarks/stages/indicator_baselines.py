@@ -21,7 +21,7 @@ import pandas as pd
 HANDWRITTEN_SQL = """
 with pop as (
     select c.customer_id, c.city, c.birth_date, c.gender, c.occupation, c.education, c.city_tier,
-           c.segment, c.onboarding_date
+           c.segment, c.onboarding_date, c.credit_score, c.annual_income
     from raw.customers c
     where c.onboarding_date <= date '{d}'
       and c.customer_id not in (select customer_id from raw.churn_events where churn_date <= date '{d}')
@@ -40,7 +40,11 @@ rm as (
 pr as (
     select customer_id,
         count(*) filter (where close_date is null or close_date > date '{d}') as held,
+        count(*) filter (where product_type in ('current_account', 'time_deposit', 'wealth_management', 'fund',
+            'insurance') and (close_date is null or close_date > date '{d}')) as asset_held,
         count(distinct product_type) filter (where close_date is null or close_date > date '{d}') as types,
+        max(case when product_type = 'credit_card' and (close_date is null or close_date > date '{d}')
+            then 1 else 0 end) as card,
         max(case when product_type = 'payroll_service' and (close_date is null or close_date > date '{d}')
             then 1 else 0 end) as payroll,
         count(*) filter (where close_date > date '{d}' - 90 and close_date <= date '{d}') as closed90,
@@ -150,11 +154,14 @@ mk as (
 )
 select
     p.customer_id, date '{d}' as as_of_date,
-    floor((date '{d}' - p.birth_date) / 365.25) as age_years, p.gender, p.occupation, p.education, p.city_tier,
+    floor((date '{d}' - p.birth_date) / 365.25) as age_years, p.gender, p.occupation, p.education, p.city,
+    p.city_tier, p.credit_score, p.annual_income,
     p.segment as bank_segment, date '{d}' - p.onboarding_date as tenure_days,
     case when has.rm then date '{d}' - coalesce(rm.last_assigned, p.onboarding_date) end as rm_tenure_days,
     case when has.rm then coalesce(rm.changes, 0) end as rm_changes_365d,
     case when has.pr then coalesce(pr.held, 0) end as products_held,
+    case when has.pr then coalesce(pr.asset_held, 0) end as asset_products_held,
+    case when has.pr then coalesce(pr.card, 0) end as has_credit_card,
     case when has.pr then coalesce(pr.types, 0) end as product_types_held,
     case when has.pr then coalesce(pr.payroll, 0) end as has_payroll_service,
     case when has.tx then coalesce(tx.recency, 365) end as days_since_last_transaction,
@@ -243,7 +250,7 @@ def pandas_indicators(frames: dict[str, pd.DataFrame], as_of: dt.date) -> pd.Dat
     pop = pop.set_index("customer_id")
     out["as_of_date"] = d
     out["age_years"] = np.floor(_days(as_of, pop.birth_date) / 365.25)
-    for c in ("gender", "occupation", "education", "city_tier"):
+    for c in ("gender", "occupation", "education", "city", "city_tier", "credit_score", "annual_income"):
         out[c] = pop[c]
     out["bank_segment"] = pop.segment
     out["tenure_days"] = _days(as_of, pop.onboarding_date)
@@ -264,6 +271,9 @@ def pandas_indicators(frames: dict[str, pd.DataFrame], as_of: dt.date) -> pd.Dat
     held = pr.close_date.isna() | (pr.close_date > d)
     g = pr.assign(
         held=held, payroll=(held & (pr.product_type == "payroll_service")).astype(int),
+        asset_held=held & pr.product_type.isin(["current_account", "time_deposit", "wealth_management", "fund",
+                                                "insurance"]),
+        card=(held & (pr.product_type == "credit_card")).astype(int),
         closed90=(pr.close_date > d - pd.Timedelta(days=90)) & (pr.close_date <= d),
         closed365=(pr.close_date > d - pd.Timedelta(days=365)) & (pr.close_date <= d),
         opened90=pr.open_date > d - pd.Timedelta(days=90),
@@ -272,14 +282,15 @@ def pandas_indicators(frames: dict[str, pd.DataFrame], as_of: dt.date) -> pd.Dat
         held_type=pr.product_type.where(held),
     ).groupby("customer_id")
     prod = pd.DataFrame({
-        "products_held": g.held.sum(), "product_types_held": g.held_type.nunique(),
+        "products_held": g.held.sum(), "asset_products_held": g.asset_held.sum(), "has_credit_card": g.card.max(),
+        "product_types_held": g.held_type.nunique(),
         "has_payroll_service": g.payroll.max(), "products_closed_90d": g.closed90.sum(),
         "products_closed_365d": g.closed365.sum(), "products_opened_90d": g.opened90.sum(),
         "products_maturing_next_30d": g.maturing.sum(),
     }).reindex(out.index, fill_value=0)
 
     has_pr = len(frames["products"]) > 0
-    for c in ("products_held", "product_types_held", "has_payroll_service"):
+    for c in ("products_held", "asset_products_held", "has_credit_card", "product_types_held", "has_payroll_service"):
         out[c] = prod[c] if has_pr else np.nan
 
     tx = frames["transactions"]

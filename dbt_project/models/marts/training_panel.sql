@@ -28,6 +28,6 @@ inner join {{ ref('churn_labels') }} as labels
 where
     labels.churned_within_horizon is not null
     and indicators.as_of_date = {{ churn_warning.month_end('indicators.as_of_date') }}
-    {% if is_incremental() -%}
-        and indicators.as_of_date not in (select distinct kept.as_of_date from {{ this }} as kept)
-    {%- endif %}
+{% if is_incremental() %}
+    and indicators.as_of_date not in (select distinct kept.as_of_date from {{ this }} as kept)
+{% endif %}
