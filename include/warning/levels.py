@@ -46,6 +46,16 @@ def load_risk_parameters(path: Path = PARAMETERS_PATH) -> dict:
     return params
 
 
+def odds_lift(rate: float, lift: float) -> float:
+    """The probability whose odds are ``lift`` times the odds of ``rate``. For a small rate it is
+    about ``lift x rate``; unlike that product it stays below 1 for any rate under 1, so a bank
+    whose customers churn often (20% within the horizon, say) still gets distinct levels."""
+    if rate >= 1.0:
+        return 1.0
+    odds = lift * rate / (1.0 - rate)
+    return odds / (1.0 + odds)
+
+
 def thresholds_from_history(historical_churn_rate: float, params: dict | None = None) -> RiskThresholds:
     if not 0.0 <= historical_churn_rate <= 1.0 or np.isnan(historical_churn_rate):
         raise ValueError(f"historical churn rate must be a fraction in [0, 1], got {historical_churn_rate!r}")
@@ -53,7 +63,7 @@ def thresholds_from_history(historical_churn_rate: float, params: dict | None = 
     cutoffs = {}
     for level in ALERT_LEVELS:
         spec = params["levels"][level]
-        cutoffs[level] = float(min(1.0, max(spec["min_probability"], spec["min_lift"] * historical_churn_rate)))
+        cutoffs[level] = float(max(spec["min_probability"], odds_lift(historical_churn_rate, spec["min_lift"])))
     ordered = [cutoffs[level] for level in ALERT_LEVELS]
     if ordered != sorted(ordered, reverse=True):
         raise ValueError(f"risk cut-offs must fall from red to yellow, got {cutoffs}")

@@ -10,9 +10,18 @@ from include.warning.alerts import alert_id, load_rules, recommend_action
 def test_cutoffs_follow_the_historical_churn_rate():
     low = thresholds_from_history(0.01)
     high = thresholds_from_history(0.05)
-    # at a 1% base rate the floors decide; at 5% the lifts do (8x, 4x, 2x)
+    # at a 1% base rate the floors decide; at 5% the lifts do (8x, 4x, 2x the odds)
     assert low.cutoffs == {"red": 0.20, "orange": 0.10, "yellow": 0.05}
-    assert high.cutoffs == pytest.approx({"red": 0.40, "orange": 0.20, "yellow": 0.10})
+    assert high.cutoffs == pytest.approx({"red": 8 / 27, "orange": 4 / 23, "yellow": 2 / 21})
+
+
+def test_a_high_churn_rate_still_gives_three_distinct_levels_below_one():
+    # 20% of customers churn within the horizon (a one-snapshot export such as Churn_Modelling)
+    cutoffs = thresholds_from_history(0.20).cutoffs
+    assert cutoffs == pytest.approx({"red": 2 / 3, "orange": 1 / 2, "yellow": 1 / 3})
+    p = pd.Series([0.30, 0.40, 0.55, 0.70])
+    assert assign_risk_levels(p, thresholds_from_history(0.20)).astype(str).tolist() == [
+        "green", "yellow", "orange", "red"]
 
 
 def test_levels_are_assigned_most_severe_first():
