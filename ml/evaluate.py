@@ -43,7 +43,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from ml import metrics as M
 from ml.features import build_matrix, learn_signature
-from ml.models import booster_params, dmatrix, fit_linear, tree_view
+from ml.models import booster_params, dmatrix, fit_linear, search_xgboost_cv, tree_view
 
 log = logging.getLogger("ml.evaluate")
 
@@ -114,29 +114,12 @@ def _draw_cm_params(rng: np.random.Generator) -> dict:
 
 
 def search_cm_xgboost(X: pd.DataFrame, y: np.ndarray, sig, *, seed: int, trial_budget: int, time_budget_s: float,
-                      nfold: int = 4, max_rounds: int = 4000, early_stopping: int = 150, log=print) -> dict:
-    """Seeded random search in :data:`CM_SEARCH_DEFAULTS`' space, each trial scored by stratified
-    ``nfold`` CV ROC-AUC inside the training fold with early stopping (the same scoring as
-    :func:`ml.models.search_xgboost_cv`, on this space)."""
-    t0 = time.monotonic()
-    d = xgb.DMatrix(tree_view(X, sig), y, enable_categorical=True, nthread=1)
-    rng = np.random.default_rng(seed)
-    best: dict | None = None
-    trials = []
-    for i in range(max(1, trial_budget)):
-        if i > 0 and time.monotonic() - t0 > time_budget_s:
-            break
-        p = dict(CM_SEARCH_DEFAULTS) if i == 0 else _draw_cm_params(rng)
-        bp = booster_params(p, y, seed)
-        bp.update(eval_metric="auc", nthread=1)
-        hist = xgb.cv(bp, d, num_boost_round=max_rounds, nfold=nfold, stratified=True, seed=seed,
-                      early_stopping_rounds=early_stopping, verbose_eval=False)
-        score, n = float(hist["test-auc-mean"].iloc[-1]), len(hist)
-        trials.append({"trial": i, "params": p, "cv_roc_auc": score, "n_trees": n})
-        log(f"xgboost cv trial {i}: ROC-AUC {score:.4f} at {n} trees")
-        if best is None or score > best["cv_roc_auc"]:
-            best = trials[-1]
-    return {"params": best["params"], "n_trees": best["n_trees"], "cv_roc_auc": best["cv_roc_auc"], "trials": trials}
+                      log=print) -> dict:
+    """:func:`ml.models.search_xgboost_cv` in :data:`CM_SEARCH_DEFAULTS`' space (slower learning
+    rates, so more rounds and patience; one thread per trial, as the folds are small)."""
+    return search_xgboost_cv(X, y, sig, seed=seed, trial_budget=trial_budget, time_budget_s=time_budget_s,
+                             nfold=4, max_rounds=4000, early_stopping=150, defaults=CM_SEARCH_DEFAULTS,
+                             draw=_draw_cm_params, nthread=1, log=log)
 
 
 def cross_validate(panel: pd.DataFrame, catalog: pd.DataFrame, *, folds: int = 5, random_state: int = 0,

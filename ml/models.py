@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -459,24 +460,28 @@ def fit_xgboost(Xtr, ytr, Xva, yva, sig: FeatureSignature, *, seed: int, trial_b
 
 def search_xgboost_cv(X: pd.DataFrame, y: np.ndarray, sig: FeatureSignature, *, seed: int, trial_budget: int = 20,
                       time_budget_s: float = 600.0, nfold: int = 4, max_rounds: int = 3000,
-                      early_stopping: int = 100, log=print) -> dict:
+                      early_stopping: int = 100, defaults: dict | None = None,
+                      draw: Callable[[np.random.Generator], dict] = _draw_params, nthread: int | None = None,
+                      log=print) -> dict:
     """The same seeded search, scored by stratified k-fold ROC-AUC instead of one holdout.
 
     For small, single-snapshot data (a few thousand customers, no time axis) one validation
-    holdout is too noisy to choose among trials; k folds average that noise away. Returns the
+    holdout is too noisy to choose among trials; k folds average that noise away. Trial 0 uses
+    ``defaults`` (:data:`XGB_DEFAULTS` unless given), later trials ``draw(rng)``. Returns the
     best parameters with the number of trees found by early stopping.
     """
     t0 = time.monotonic()
-    d = xgb.DMatrix(tree_view(X, sig), y, enable_categorical=True, nthread=threads_for(len(X)))  # cv: no QuantileDMatrix
+    threads = nthread or threads_for(len(X))
+    d = xgb.DMatrix(tree_view(X, sig), y, enable_categorical=True, nthread=threads)  # cv: no QuantileDMatrix
     rng = np.random.default_rng(seed)
     best: dict | None = None
     trials = []
     for i in range(max(1, trial_budget)):
         if i > 0 and time.monotonic() - t0 > time_budget_s:
             break
-        p = dict(XGB_DEFAULTS) if i == 0 else _draw_params(rng)
+        p = dict(defaults or XGB_DEFAULTS) if i == 0 else draw(rng)
         bp = booster_params(p, y, seed)
-        bp["eval_metric"] = "auc"
+        bp.update(eval_metric="auc", nthread=threads)
         hist = xgb.cv(bp, d, num_boost_round=max_rounds, nfold=nfold, stratified=True, seed=seed,
                       early_stopping_rounds=early_stopping, verbose_eval=False)
         score, n = float(hist["test-auc-mean"].iloc[-1]), len(hist)
