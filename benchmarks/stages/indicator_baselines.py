@@ -52,7 +52,12 @@ pr as (
         count(*) filter (where open_date > date '{d}' - 90) as opened90,
         count(*) filter (where product_type in ('time_deposit', 'wealth_management')
             and (close_date is null or close_date > date '{d}')
-            and maturity_date > date '{d}' and maturity_date <= date '{d}' + 30) as maturing30
+            and maturity_date > date '{d}' and maturity_date <= date '{d}' + 30) as maturing30,
+        count(*) filter (where product_type in ('time_deposit', 'wealth_management')
+            and (close_date is null or close_date > date '{d}')
+            and maturity_date > date '{d}' and maturity_date <= date '{d}' + 90) as maturing90,
+        min(maturity_date - date '{d}') filter (where product_type in ('time_deposit', 'wealth_management')
+            and (close_date is null or close_date > date '{d}') and maturity_date > date '{d}') as next_maturity
     from raw.products where open_date <= date '{d}' group by all
 ),
 t as (
@@ -204,6 +209,8 @@ select
     case when has.pr then coalesce(pr.closed365, 0) end as products_closed_365d,
     case when has.pr then coalesce(pr.opened90, 0) end as products_opened_90d,
     case when has.pr then coalesce(pr.maturing30, 0) end as products_maturing_next_30d,
+    case when has.pr then coalesce(pr.maturing90, 0) end as products_maturing_next_90d,
+    pr.next_maturity as days_to_next_maturity,
     bal.latest as aum_latest, bal.avg3 as aum_avg_3m, bal.avg12 as aum_avg_12m,
     (bal.avg3 - bal.avgp3) / nullif(bal.avgp3, 0) as aum_change_3m,
     case when bal.n >= 2 then (bal.latest - bal.earliest) / nullif(bal.earliest, 0) end as aum_change_12m,
@@ -279,6 +286,10 @@ def pandas_indicators(frames: dict[str, pd.DataFrame], as_of: dt.date) -> pd.Dat
         opened90=pr.open_date > d - pd.Timedelta(days=90),
         maturing=held & pr.product_type.isin(["time_deposit", "wealth_management"])
         & (pr.maturity_date > d) & (pr.maturity_date <= d + pd.Timedelta(days=30)),
+        maturing90=held & pr.product_type.isin(["time_deposit", "wealth_management"])
+        & (pr.maturity_date > d) & (pr.maturity_date <= d + pd.Timedelta(days=90)),
+        to_maturity=((pr.maturity_date - d).dt.days).where(
+            held & pr.product_type.isin(["time_deposit", "wealth_management"]) & (pr.maturity_date > d)),
         held_type=pr.product_type.where(held),
     ).groupby("customer_id")
     prod = pd.DataFrame({
@@ -286,8 +297,9 @@ def pandas_indicators(frames: dict[str, pd.DataFrame], as_of: dt.date) -> pd.Dat
         "product_types_held": g.held_type.nunique(),
         "has_payroll_service": g.payroll.max(), "products_closed_90d": g.closed90.sum(),
         "products_closed_365d": g.closed365.sum(), "products_opened_90d": g.opened90.sum(),
-        "products_maturing_next_30d": g.maturing.sum(),
+        "products_maturing_next_30d": g.maturing.sum(), "products_maturing_next_90d": g.maturing90.sum(),
     }).reindex(out.index, fill_value=0)
+    next_maturity = g.to_maturity.min().reindex(out.index)  # NULL when none: no fill
 
     has_pr = len(frames["products"]) > 0
     for c in ("products_held", "asset_products_held", "has_credit_card", "product_types_held", "has_payroll_service"):
@@ -376,8 +388,10 @@ def pandas_indicators(frames: dict[str, pd.DataFrame], as_of: dt.date) -> pd.Dat
         out[dst] = ls[src].fillna(0) if has_da else np.nan
     out["login_trend_3m"] = (ls.l90 - ls.lp90) / ls.lp90.replace(0, np.nan)
     has_pr = len(frames["products"]) > 0
-    for c in ("products_closed_90d", "products_closed_365d", "products_opened_90d", "products_maturing_next_30d"):
+    for c in ("products_closed_90d", "products_closed_365d", "products_opened_90d", "products_maturing_next_30d",
+              "products_maturing_next_90d"):
         out[c] = prod[c] if has_pr else np.nan
+    out["days_to_next_maturity"] = next_maturity
 
     bal = frames["balance_snapshots"]
     me = pd.to_datetime(bal.month_end)

@@ -1,7 +1,8 @@
 {{ config(materialized='ephemeral') }}
 -- Products held at as_of_date (open_date <= as_of_date and not closed on or before it), recent
--- closures and openings, and time deposits / wealth-management products maturing in the next 30
--- days (maturity_date is contractual, known when the product is opened). Families
+-- closures and openings, time deposits / wealth-management products maturing in the next 30 and
+-- 90 days (the label horizon) and the days to the next such maturity (maturity_date is
+-- contractual, known when the product is opened). Families
 -- basic_information (holdings) and transaction_behaviour (closures, maturities).
 select
     population.customer_id,
@@ -61,7 +62,22 @@ select
             and products.maturity_date > population.as_of_date
             and products.maturity_date <= {{ churn_warning.add_days('population.as_of_date', 30) }}
             then 1
-    end) as products_maturing_next_30d
+    end) as products_maturing_next_30d,
+    count(case
+        when
+            products.product_type in ('time_deposit', 'wealth_management')
+            and (products.close_date is null or products.close_date > population.as_of_date)
+            and products.maturity_date > population.as_of_date
+            and products.maturity_date <= {{ churn_warning.add_days('population.as_of_date', 90) }}
+            then 1
+    end) as products_maturing_next_90d,
+    min(case
+        when
+            products.product_type in ('time_deposit', 'wealth_management')
+            and (products.close_date is null or products.close_date > population.as_of_date)
+            and products.maturity_date > population.as_of_date
+            then {{ churn_warning.days_between('population.as_of_date', 'products.maturity_date') }}
+    end) as days_to_next_maturity
 from {{ ref('int_customer_dates') }} as population
 inner join {{ ref('stg_products') }} as products
     on

@@ -135,6 +135,9 @@ select
         as products_opened_90d,
     case when availability.has_products then coalesce(products.products_maturing_next_30d, 0) end
         as products_maturing_next_30d,
+    case when availability.has_products then coalesce(products.products_maturing_next_90d, 0) end
+        as products_maturing_next_90d,
+    products.days_to_next_maturity,
 
     -- transaction_behaviour: assets under management
     balances.aum_latest,
