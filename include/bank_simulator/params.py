@@ -24,7 +24,7 @@ class ProcessParams:
 
     # Churn hazard: log h = alpha + loyalty + beta * d + season + maturity term + new-customer
     # term; h <= hazard_cap.
-    alpha: float = -6.1
+    alpha: float = -6.38
     beta: float = 1.9
     loyalty_sd: float = 0.9
     hazard_cap: float = 0.9
@@ -73,9 +73,15 @@ class ProcessParams:
     # (beta x (1 - rm_lockin)); both held at the window start.
     loan_lockin: float = 0.45
     rm_lockin: float = 0.3
-    # Pre-retirement and retirement (age 55-65 at the window start): pensions and lump sums go
-    # where rates are best; log hazard + age_hump.
-    age_hump: float = 0.35
+    # Life stage: churn peaks in the pre-retirement years, when pensions, lump sums and the
+    # children's education move money to wherever rates and service are best, and falls again
+    # in old age; log hazard + age_hump * exp(-((age - age_peak) / age_width)^2), age at the
+    # window start. The hump is the shape real retail-bank data shows (the public
+    # Churn_Modelling set: churn peaks at ages 50-60, +1.7 log-odds against its mean, and falls
+    # back by 70), kept milder here.
+    age_hump: float = 1.0
+    age_peak: float = 55.0
+    age_width: float = 8.0
     # Mass-affluent customers (100,000-300,000 CNY) without a relationship manager: log hazard +
     # mass_affluent_hump.
     mass_affluent_hump: float = 0.4
@@ -100,6 +106,10 @@ class ProcessParams:
     multibank_engagement_k: float = 0.8
     dip_prob: float = 0.06
     dip_factor: float = 0.3
+    # Engagement shows both ways: while d < 0 (more engaged than usual) transactions and logins
+    # run at exp(engaged_activity_k * min(-d, engaged_cap)) times the usual rate.
+    engaged_activity_k: float = 0.6
+    engaged_cap: float = 1.5
     # Retention feedback: treated customers' hazard is multiplied by treatment_effect for
     # treatment_months months starting with the month of the action.
     treatment_effect: float = 0.6

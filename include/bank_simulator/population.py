@@ -181,7 +181,7 @@ def build_population(n: int, rng: np.random.Generator, start_day: int, n_months:
     # payroll and a private-banking relationship anchor the customer.
     loyalty = (p.loyalty_sd * loyalty_z - 0.035 * np.minimum(tenure, 15) + 0.25 * (age < 30)
                - 0.2 * (segment == 2) - 0.25 * holds[:, PAYROLL] + 0.4 * competition[city]
-               - 0.15 * holds[:, LOAN] + p.age_hump * ((age >= 55) & (age < 65)))
+               - 0.15 * holds[:, LOAN] + p.age_hump * np.exp(-(((age - p.age_peak) / p.age_width) ** 2)))
     beta_scale = (1.0 - p.loan_lockin * holds[:, LOAN]) * (1.0 - p.rm_lockin * has_rm)
     # Competitor rate moves reach those with savings to move: time-deposit and wealth-product
     # holders at the window start feel them fully, others at spread_gate_others.

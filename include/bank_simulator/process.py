@@ -391,7 +391,10 @@ class BankSimulation:
             b_day = np.where(churn, self.churn_day - 1, me)
             act &= b_day >= a_day
             dpos = np.maximum(self.d, 0.0)
-            dip = np.where(u_dip < p.dip_prob, p.dip_factor, 1.0)
+            # This month's activity multiplier (transactions and logins): a random dip (holiday,
+            # illness), and more activity while the customer is more engaged than usual (d < 0).
+            dip = (np.where(u_dip < p.dip_prob, p.dip_factor, 1.0)
+                   * np.exp(p.engaged_activity_k * np.minimum(np.maximum(-self.d, 0.0), p.engaged_cap)))
 
             # --- products: maturities, payroll loss, closures
             self._products_month(t, ms, me, nd, churn, payroll_lost)
