@@ -21,7 +21,7 @@ import pandas as pd
 HANDWRITTEN_SQL = """
 with pop as (
     select c.customer_id, c.city, c.birth_date, c.gender, c.occupation, c.education, c.city_tier,
-           c.segment, c.onboarding_date, c.credit_score, c.annual_income
+           c.segment, c.onboarding_date, c.relationship_manager_id, c.credit_score, c.annual_income
     from raw.customers c
     where c.onboarding_date <= date '{d}'
       and c.customer_id not in (select customer_id from raw.churn_events where churn_date <= date '{d}')
@@ -162,7 +162,10 @@ select
     floor((date '{d}' - p.birth_date) / 365.25) as age_years, p.gender, p.occupation, p.education, p.city,
     p.city_tier, p.credit_score, p.annual_income,
     p.segment as bank_segment, date '{d}' - p.onboarding_date as tenure_days,
-    case when has.rm then date '{d}' - coalesce(rm.last_assigned, p.onboarding_date) end as rm_tenure_days,
+    case when has.rm then (rm.last_assigned is not null or p.relationship_manager_id is not null)::int end
+        as has_relationship_manager,
+    case when has.rm and (rm.last_assigned is not null or p.relationship_manager_id is not null)
+        then date '{d}' - coalesce(rm.last_assigned, p.onboarding_date) end as rm_tenure_days,
     case when has.rm then coalesce(rm.changes, 0) end as rm_changes_365d,
     case when has.pr then coalesce(pr.held, 0) end as products_held,
     case when has.pr then coalesce(pr.asset_held, 0) end as asset_products_held,
@@ -265,9 +268,11 @@ def pandas_indicators(frames: dict[str, pd.DataFrame], as_of: dt.date) -> pd.Dat
     rm = frames["rm_assignments"]
     rm = rm[pd.to_datetime(rm.assigned_date) <= d]
     last = pd.to_datetime(rm.groupby("customer_id").assigned_date.max()).reindex(out.index)
+    managed = last.notna() | pop.relationship_manager_id.notna()
     last = last.fillna(pd.to_datetime(pop.onboarding_date))
     has_rm = len(frames["rm_assignments"]) > 0
-    out["rm_tenure_days"] = (d - last).dt.days if has_rm else np.nan
+    out["has_relationship_manager"] = managed.astype(int) if has_rm else np.nan
+    out["rm_tenure_days"] = (d - last).dt.days.where(managed) if has_rm else np.nan
     changes = rm[pd.to_datetime(rm.assigned_date) > d - pd.Timedelta(days=365)].groupby("customer_id").size()
     out["rm_changes_365d"] = changes.reindex(out.index, fill_value=0) if has_rm else np.nan
 

@@ -72,6 +72,10 @@ def toy_bank(customers: int = 300, seed: int = 7) -> dict[str, pd.DataFrame]:
             "branch_id": [f"B{c:02d}" for c in city_idx],
         }
     )
+    # Every fifth customer has no relationship manager: no manager id and no assignment on record
+    # (decided by position, so the random stream of the other tables stays the same).
+    unmanaged = np.arange(customers) % 5 == 4
+    cust.loc[unmanaged, "relationship_manager_id"] = None
     rm = pd.DataFrame(
         {
             "customer_id": ids,
@@ -91,6 +95,7 @@ def toy_bank(customers: int = 300, seed: int = 7) -> dict[str, pd.DataFrame]:
         }
     )
     rm = pd.concat([rm, rm2], ignore_index=True).drop_duplicates(["customer_id", "assigned_date"])
+    rm = rm[~rm.customer_id.isin(np.array(ids)[unmanaged])]
 
     prod_rows, txn_rows, bal_rows, act_rows, int_rows = [], [], [], [], []
     types = ["time_deposit", "wealth_management", "fund", "insurance", "loan", "credit_card", "payroll_service"]

@@ -85,6 +85,17 @@ def test_indicator_values_match_an_independent_pandas_computation(toy_built, toy
     held = prods[(od <= as_of) & (cd.isna() | (cd > as_of))].groupby("customer_id").size()
     assert (ind.products_held.astype(int) == held.reindex(ind.index, fill_value=0)).all()
 
+    # A customer nobody looks after has no manager tenure (not the tenure with the bank).
+    rm = frames["rm_assignments"]
+    last = rm[pd.to_datetime(rm.assigned_date).dt.date <= as_of].groupby("customer_id").assigned_date.max()
+    managed = frames["customers"].set_index("customer_id").relationship_manager_id.notna().reindex(ind.index)
+    managed |= last.reindex(ind.index).notna()
+    assert 0 < (~managed).sum() < len(ind)
+    assert (ind.has_relationship_manager.astype(int) == managed.astype(int)).all()
+    assert ind.rm_tenure_days[~managed].isna().all()
+    tenure = last.reindex(ind.index)[managed].map(lambda d: (as_of - pd.Timestamp(d).date()).days)
+    assert (ind.rm_tenure_days[managed].astype(int) == tenure.astype(int)).all()
+
 
 def test_labels_cover_every_indicator_row_and_training_rows_are_labeled(toy_built):
     counts = query(toy_built, """

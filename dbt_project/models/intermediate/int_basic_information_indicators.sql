@@ -15,6 +15,7 @@ with population as (
         customers.city_tier,
         customers.segment,
         customers.onboarding_date,
+        customers.relationship_manager_id,
         customers.credit_score,
         customers.annual_income
     from {{ ref('int_customer_dates') }} as population
@@ -50,10 +51,20 @@ select
     population.city_tier,
     population.segment as bank_segment,
     {{ churn_warning.days_between('population.onboarding_date', 'population.as_of_date') }} as tenure_days,
-    -- A customer with no reassignment on record has had the same manager since onboarding.
-    {{ churn_warning.days_between(
-        'coalesce(rm.last_assigned_date, population.onboarding_date)', 'population.as_of_date'
-    ) }} as rm_tenure_days,
+    -- Looked after by a relationship manager at as_of_date: an assignment on record by then, or
+    -- (a bank whose history holds only reassignments) a manager in the customers table's
+    -- current view. Most mass customers have none: their manager tenure is NULL, not their
+    -- tenure with the bank.
+    case
+        when rm.last_assigned_date is not null or population.relationship_manager_id is not null then 1 else 0
+    end as has_relationship_manager,
+    -- A customer with a manager and no reassignment on record has had that manager since onboarding.
+    case
+        when rm.last_assigned_date is not null or population.relationship_manager_id is not null
+            then {{ churn_warning.days_between(
+                'coalesce(rm.last_assigned_date, population.onboarding_date)', 'population.as_of_date'
+            ) }}
+    end as rm_tenure_days,
     rm.rm_changes_365d,
     population.credit_score,
     population.annual_income

@@ -39,6 +39,7 @@ select
     basic.tenure_days,
     basic.credit_score,
     basic.annual_income,
+    case when availability.has_rm_assignments then basic.has_relationship_manager end as has_relationship_manager,
     case when availability.has_rm_assignments then basic.rm_tenure_days end as rm_tenure_days,
     case when availability.has_rm_assignments then coalesce(basic.rm_changes_365d, 0) end as rm_changes_365d,
     case when availability.has_products then coalesce(products.products_held, 0) end as products_held,
