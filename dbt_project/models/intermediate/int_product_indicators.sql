@@ -4,6 +4,11 @@
 -- 90 days (the label horizon) and the days to the next such maturity (maturity_date is
 -- contractual, known when the product is opened). Families
 -- basic_information (holdings) and transaction_behaviour (closures, maturities).
+{%- set maturing_held -%}
+    products.product_type in ('time_deposit', 'wealth_management')
+    and (products.close_date is null or products.close_date > population.as_of_date)
+    and products.maturity_date > population.as_of_date
+{%- endset %}
 select
     population.customer_id,
     population.as_of_date,
@@ -55,27 +60,15 @@ select
         when products.open_date > {{ churn_warning.add_days('population.as_of_date', -90) }}
             then 1
     end) as products_opened_90d,
-    count(case
-        when
-            products.product_type in ('time_deposit', 'wealth_management')
-            and (products.close_date is null or products.close_date > population.as_of_date)
-            and products.maturity_date > population.as_of_date
-            and products.maturity_date <= {{ churn_warning.add_days('population.as_of_date', 30) }}
-            then 1
-    end) as products_maturing_next_30d,
-    count(case
-        when
-            products.product_type in ('time_deposit', 'wealth_management')
-            and (products.close_date is null or products.close_date > population.as_of_date)
-            and products.maturity_date > population.as_of_date
-            and products.maturity_date <= {{ churn_warning.add_days('population.as_of_date', 90) }}
-            then 1
-    end) as products_maturing_next_90d,
+    {%- for days in [30, 90] %}
+        count(case
+            when {{ maturing_held }}
+                and products.maturity_date <= {{ churn_warning.add_days('population.as_of_date', days) }}
+                then 1
+        end) as products_maturing_next_{{ days }}d,
+    {%- endfor %}
     min(case
-        when
-            products.product_type in ('time_deposit', 'wealth_management')
-            and (products.close_date is null or products.close_date > population.as_of_date)
-            and products.maturity_date > population.as_of_date
+        when {{ maturing_held }}
             then {{ churn_warning.days_between('population.as_of_date', 'products.maturity_date') }}
     end) as days_to_next_maturity
 from {{ ref('int_customer_dates') }} as population
