@@ -39,6 +39,9 @@ rm as (
     group by population.customer_id, population.as_of_date
 )
 
+{%- set managed -%}
+    rm.last_assigned_date is not null or population.relationship_manager_id is not null
+{%- endset %}
 select
     population.customer_id,
     population.as_of_date,
@@ -55,12 +58,10 @@ select
     -- (a bank whose history holds only reassignments) a manager in the customers table's
     -- current view. Most mass customers have none: their manager tenure is NULL, not their
     -- tenure with the bank.
-    case
-        when rm.last_assigned_date is not null or population.relationship_manager_id is not null then 1 else 0
-    end as has_relationship_manager,
+    case when {{ managed }} then 1 else 0 end as has_relationship_manager,
     -- A customer with a manager and no reassignment on record has had that manager since onboarding.
     case
-        when rm.last_assigned_date is not null or population.relationship_manager_id is not null
+        when {{ managed }}
             then {{ churn_warning.days_between(
                 'coalesce(rm.last_assigned_date, population.onboarding_date)', 'population.as_of_date'
             ) }}
