@@ -93,6 +93,7 @@ class Population:
     loyalty_z: np.ndarray
     multibank: np.ndarray  # monthly probability of a sweep to the other bank
     beta_scale: np.ndarray  # switching costs: multiplies beta (loan, relationship manager)
+    maturity_pull: np.ndarray  # rate sensitivity x the life-stage factor: the hazard's maturity term
     spread_sens: np.ndarray  # how strongly the competitor spread moves d
 
 
@@ -179,7 +180,11 @@ def build_population(n: int, rng: np.random.Generator, start_day: int, n_months:
     base_txn = base_txn * np.exp(-p.wallet_share_k * loyalty_z)
     # Persistent hazard offset: short tenure, youth and fierce local competition raise it;
     # payroll and a private-banking relationship anchor the customer.
-    loyalty = (p.loyalty_sd * loyalty_z - 0.035 * np.minimum(tenure, 15) + 0.25 * (age < 30)
+    # Life stage (docs/simulator.md): from age_loyalty_from on, low loyalty weighs more and a
+    # maturity pulls harder.
+    late_stage = age >= p.age_loyalty_from
+    loyalty = (p.loyalty_sd * loyalty_z * (1.0 + p.age_loyalty_k * late_stage) - 0.035 * np.minimum(tenure, 15)
+               + 0.25 * (age < 30)
                - 0.2 * (segment == 2) - 0.25 * holds[:, PAYROLL] + 0.4 * competition[city]
                - 0.15 * holds[:, LOAN] + p.age_hump * np.exp(-(((age - p.age_peak) / p.age_width) ** 2)))
     beta_scale = (1.0 - p.loan_lockin * holds[:, LOAN]) * (1.0 - p.rm_lockin * has_rm)
@@ -187,6 +192,7 @@ def build_population(n: int, rng: np.random.Generator, start_day: int, n_months:
     # holders at the window start feel them fully, others at spread_gate_others.
     investor = holds[:, TD] | holds[:, WM]
     spread_sens = rate_sens * np.where(investor, 1.0, p.spread_gate_others)
+    maturity_pull = rate_sens * (1.0 + p.age_maturity_k * late_stage)
     # Competitors' wealth campaigns target the mass-affluent band below the relationship-manager
     # threshold, whom nobody at this bank looks after.
     loyalty = loyalty + p.mass_affluent_hump * ((value >= 100_000) & (value < 300_000) & ~has_rm)
@@ -199,5 +205,5 @@ def build_population(n: int, rng: np.random.Generator, start_day: int, n_months:
         td_term=td_term, wm_term=wm_term, salary=salary, payday=payday, loan_principal=loan_principal,
         loan_term=loan_term, loan_paid_frac=loan_paid_frac, base_txn=base_txn, pref_bank=pref_bank,
         has_rm=has_rm, competition=competition, loyalty_z=loyalty_z,
-        multibank=multibank, beta_scale=beta_scale, spread_sens=spread_sens,
+        multibank=multibank, beta_scale=beta_scale, spread_sens=spread_sens, maturity_pull=maturity_pull,
     )

@@ -368,7 +368,7 @@ class BankSimulation:
             # --- churn
             rc = _rng(self.seed, S_CHURN, t)
             u_h, u_r, u_s, u_day, u_type = (rc.random(n) for _ in range(5))
-            mat_term = pop.rate_sens * mat * (p.maturity_hazard + p.maturity_spread_k
+            mat_term = pop.maturity_pull * mat * (p.maturity_hazard + p.maturity_spread_k
                                               * (self.spread[pop.city] - p.spread_ref) / 0.01)
             logh = (p.alpha + pop.loyalty + p.beta * pop.beta_scale * self.d + self._hazard_season(t) + mat_term
                     + self._new_customer_term(t))
@@ -484,6 +484,7 @@ class BankSimulation:
             beta_scale=pop.beta_scale[idx],
             spread_sens=pop.spread_sens[idx],
             rate_sens=pop.rate_sens[idx],
+            maturity_pull=pop.maturity_pull[idx],
             service_sens=pop.service_sens[idx],
             rm_code=np.where(self.rm[idx] > 0, pop.segment[idx], 3),
             city=pop.city[idx],

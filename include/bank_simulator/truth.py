@@ -66,7 +66,8 @@ def _maturity_spread_term(p: ProcessParams, k: int, c: np.ndarray, phi_pow: np.n
 
     The term rs * mat * maturity_spread_k * (spread_{t+k} - spread_ref) / 1pp shares the spread
     innovations with the d path, so their joint moment-generating function is recomputed per
-    customer (replacing the tabulated d-only one, ``tabulated``). ``rs``: rate sensitivity, ``ss``:
+    customer (replacing the tabulated d-only one, ``tabulated``). ``rs``: the maturity pull (rate
+    sensitivity x the life-stage factor), ``ss``:
     the spread sensitivity of d.
     """
     kb = p.maturity_spread_k / 0.01
@@ -98,6 +99,7 @@ def expected_churn_probability(
     offset: np.ndarray | None = None,
     beta_scale: np.ndarray | None = None,
     spread_sens: np.ndarray | None = None,
+    maturity_pull: np.ndarray | None = None,
 ) -> np.ndarray:
     """P(churn within the horizon | latent state) from the exact expected monthly hazards.
 
@@ -107,10 +109,13 @@ def expected_churn_probability(
     hazard multipliers or None. ``offset``: (n, K) known log-hazard offsets (the new-customer
     term) or None. ``beta_scale``: per-customer multiplier of beta (switching costs; a few distinct
     values), or None; each group is computed with its own beta. ``spread_sens``: how strongly the
-    competitor spread moves d (default: the rate sensitivity).
+    competitor spread moves d (default: the rate sensitivity). ``maturity_pull``: the weight of the
+    hazard's maturity term (default: the rate sensitivity).
     """
     if spread_sens is None:
         spread_sens = rate_sens
+    if maturity_pull is None:
+        maturity_pull = rate_sens
     if beta_scale is not None:
         out = np.empty(len(d), dtype=np.float64)
         for scale in np.unique(beta_scale):
@@ -120,7 +125,8 @@ def expected_churn_probability(
                 rate_sens=rate_sens[g], service_sens=service_sens[g], rm_code=rm_code[g], city=city[g],
                 spread_now=spread_now, spread_mu=spread_mu, maturity=maturity[g], season=season,
                 treatment=None if treatment is None else treatment[g], severity_p=severity_p,
-                resolved_p=resolved_p, offset=None if offset is None else offset[g], spread_sens=spread_sens[g])
+                resolved_p=resolved_p, offset=None if offset is None else offset[g], spread_sens=spread_sens[g],
+                maturity_pull=maturity_pull[g])
         return out
     k_max = len(weights)
     q = p.relocation_prob * p.relocation_churn_prob
@@ -134,6 +140,7 @@ def expected_churn_probability(
     ss_idx = np.rint(np.clip(service_sens, 0, 1) * 512).astype(np.intp)
     rs_idx = np.rint(np.clip(spread_sens, 0, 1) * 512).astype(np.intp)
     rs32 = spread_sens.astype(np.float32)
+    g32, pc32 = g.astype(np.float32)[ss_idx], pc.astype(np.float32)[ss_idx]
     base = (p.alpha + loyalty).astype(np.float32)
     d32 = d.astype(np.float32)
     with_mat = np.flatnonzero(maturity.any(axis=1))
@@ -141,18 +148,9 @@ def expected_churn_probability(
     for k in range(1, k_max + 1):
         # c[m]: coefficient of month t+m's shock in beta * d_{t+k}
         c = np.array([p.beta * rho_pow[k - m] for m in range(1, k + 1)])
-        # Bernoulli events and Gaussian noise: closed-form MGFs tabulated over service sensitivity
-        comp = np.zeros_like(grid)
-        rm_tab = np.zeros(4)
+        # Bernoulli events and Gaussian noise: closed-form MGFs (complaints below, per customer)
         const = 0.0
         for cm in c:
-            ec = np.zeros_like(grid)
-            for s_, ps, rs in zip(range(1, 6), severity_p, resolved_p, strict=True):
-                ec += ps * (rs * np.exp(cm * p.complaint_resolved_shock * g * s_ / 3.0)
-                            + (1 - rs) * np.exp(cm * p.complaint_unresolved_shock * g * s_ / 3.0))
-            comp += np.log1p(pc * (ec - 1.0))
-            rm_tab[:3] += np.log1p(p.rm_turnover_prob * (np.exp(cm * RM_SEGMENT_WEIGHT * p.rm_turnover_shock) - 1.0))
-            const += np.log1p(p.job_change_prob * (np.exp(cm * p.job_change_shock) - 1.0))
             const += 0.5 * (cm * p.noise_sd) ** 2
         # competitor spread: mean path (per city, linear in rate sensitivity) and the innovations
         # (Gaussian plus a centred Bernoulli jump) shared by the months, as a function of rate sensitivity
@@ -163,25 +161,55 @@ def expected_churn_probability(
             a = spread_b * grid * sum(c[m - 1] * phi_pow[m - j] for m in range(j, k + 1))
             spread_term += _jump_gauss_log_mgf(p, a)
         log_e = base + np.float32(season[k - 1] + const) + np.float32(p.beta * rho_pow[k]) * d32
-        log_e += (comp.astype(np.float32))[ss_idx]
-        log_e += (rm_tab.astype(np.float32))[rm_code]
         log_e += (spread_term.astype(np.float32))[rs_idx]
         log_e += rs32 * (np.float32(spread_b) * mean_path.astype(np.float32))[city]
         if offset is not None:
             log_e += offset[:, k - 1].astype(np.float32)
         if len(with_mat):
             mat = maturity[with_mat]
-            extra = p.maturity_hazard * mat[:, k - 1] + p.maturity_shock * (mat[:, :k] @ c)
-            log_e[with_mat] += (rate_sens[with_mat] * extra).astype(np.float32)
+            log_e[with_mat] += (maturity_pull[with_mat] * p.maturity_hazard * mat[:, k - 1]
+                                + rate_sens[with_mat] * p.maturity_shock * (mat[:, :k] @ c)).astype(np.float32)
             due = mat[:, k - 1] > 0
             if p.maturity_spread_k and due.any():
                 log_e[with_mat[due]] += _maturity_spread_term(
-                    p, k, c, phi_pow, spread_b, rate_sens[with_mat[due]], spread_sens[with_mat[due]],
+                    p, k, c, phi_pow, spread_b, maturity_pull[with_mat[due]], spread_sens[with_mat[due]],
                     mat[due, k - 1], city[with_mat[due]],
                     spread_now, spread_mu, spread_term[rs_idx[with_mat[due]]])
+        log_e += _event_log_mgf(p, c, g32, pc32, rm_code, log_e, severity_p, resolved_p)
         e_h = np.minimum(np.float32(p.hazard_cap), np.exp(log_e))
         if treatment is not None:
             e_h = np.minimum(np.float32(p.hazard_cap), e_h * treatment[:, k - 1].astype(np.float32))
         p_month = 1.0 - (1.0 - e_h.astype(np.float64)) * (1.0 - q)
         survival *= 1.0 - weights[k - 1] * p_month
     return 1.0 - survival
+
+
+def _event_log_mgf(p: ProcessParams, c: np.ndarray, g: np.ndarray, pc: np.ndarray, rm_code: np.ndarray,
+                   log_rest: np.ndarray, severity_p: np.ndarray, resolved_p: np.ndarray) -> np.ndarray:
+    """log E[exp(shocks)] of one month's hazard for the Bernoulli events, per customer, capped.
+
+    Each event (a complaint of a given severity and handling, a relationship manager leaving, a
+    job change) is a Bernoulli shock of the log hazard. Its moment-generating function alone would
+    let a rare, large shock of a customer with a strong beta (an older customer's) push the
+    expected hazard far above the cap, which the monthly hazard never exceeds; so each branch
+    contributes at most the cap given the rest of the customer's expected log hazard ``log_rest``.
+    """
+    headroom = np.float32(p.hazard_cap) * np.exp(-log_rest)
+    rm_w = np.append(RM_SEGMENT_WEIGHT, 0.0).astype(np.float32)[rm_code]
+    has_rm = (rm_code < 3).astype(np.float32)
+    out = np.zeros(len(log_rest), dtype=np.float32)
+
+    def capped(x):
+        return np.minimum(np.exp(x), headroom) - 1.0
+
+    for cm in c:
+        ec = np.zeros(len(log_rest), dtype=np.float32)
+        for s_, ps, rs in zip(range(1, 6), severity_p, resolved_p, strict=True):
+            for shock, w in ((p.complaint_resolved_shock, rs), (p.complaint_unresolved_shock, 1 - rs)):
+                ec += np.float32(ps * w) * capped(np.float32(cm * shock * s_ / 3.0) * g)
+        out += np.log1p(pc * ec)
+        out += np.log1p(np.float32(p.rm_turnover_prob) * has_rm
+                        * capped(np.float32(cm * p.rm_turnover_shock) * rm_w))
+        out += np.log1p(np.float32(p.job_change_prob) * capped(np.full(len(log_rest), cm * p.job_change_shock,
+                                                                         dtype=np.float32)))
+    return out
