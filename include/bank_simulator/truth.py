@@ -186,30 +186,31 @@ def expected_churn_probability(
 
 def _event_log_mgf(p: ProcessParams, c: np.ndarray, g: np.ndarray, pc: np.ndarray, rm_code: np.ndarray,
                    log_rest: np.ndarray, severity_p: np.ndarray, resolved_p: np.ndarray) -> np.ndarray:
-    """log E[exp(shocks)] of one month's hazard for the Bernoulli events, per customer, capped.
+    """log E[min(cap, h)] - log h_rest for the Bernoulli events of one month's hazard, per customer.
 
     Each event (a complaint of a given severity and handling, a relationship manager leaving, a
-    job change) is a Bernoulli shock of the log hazard. Its moment-generating function alone would
-    let a rare, large shock of a customer with a strong beta (an older customer's) push the
-    expected hazard far above the cap, which the monthly hazard never exceeds; so each branch
-    contributes at most the cap given the rest of the customer's expected log hazard ``log_rest``.
+    job change, in each month up to this one) is a Bernoulli shock of the log hazard. Their
+    moment-generating functions alone would let a rare, large shock of a customer with a strong
+    beta push the expected hazard far above the cap, which the monthly hazard never exceeds, and
+    their product would count two rare events in one quarter as if each multiplied the other's
+    uncapped effect. So each branch contributes at most the cap given the rest of the customer's
+    expected log hazard ``log_rest``, and the branches add up (first order in the event
+    probabilities, like the survival product below; checked against simulation in
+    tests/bank_simulator/test_truth.py).
     """
     headroom = np.float32(p.hazard_cap) * np.exp(-log_rest)
     rm_w = np.append(RM_SEGMENT_WEIGHT, 0.0).astype(np.float32)[rm_code]
     has_rm = (rm_code < 3).astype(np.float32)
-    out = np.zeros(len(log_rest), dtype=np.float32)
+    excess = np.zeros(len(log_rest), dtype=np.float32)
 
     def capped(x):
         return np.minimum(np.exp(x), headroom) - 1.0
 
     for cm in c:
-        ec = np.zeros(len(log_rest), dtype=np.float32)
         for s_, ps, rs in zip(range(1, 6), severity_p, resolved_p, strict=True):
             for shock, w in ((p.complaint_resolved_shock, rs), (p.complaint_unresolved_shock, 1 - rs)):
-                ec += np.float32(ps * w) * capped(np.float32(cm * shock * s_ / 3.0) * g)
-        out += np.log1p(pc * ec)
-        out += np.log1p(np.float32(p.rm_turnover_prob) * has_rm
-                        * capped(np.float32(cm * p.rm_turnover_shock) * rm_w))
-        out += np.log1p(np.float32(p.job_change_prob) * capped(np.full(len(log_rest), cm * p.job_change_shock,
-                                                                         dtype=np.float32)))
-    return out
+                excess += pc * np.float32(ps * w) * capped(np.float32(cm * shock * s_ / 3.0) * g)
+        excess += np.float32(p.rm_turnover_prob) * has_rm * capped(np.float32(cm * p.rm_turnover_shock) * rm_w)
+        excess += np.float32(p.job_change_prob) * capped(np.full(len(log_rest), cm * p.job_change_shock,
+                                                                 dtype=np.float32))
+    return np.log1p(excess)

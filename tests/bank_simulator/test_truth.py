@@ -167,3 +167,39 @@ def test_maturity_spread_term_matches_monte_carlo():
     mature = rs[0] * mat[0] * p.maturity_spread_k / 0.01 * (spread - p.spread_ref)
     simulated = np.log(np.mean(np.exp(d_term + mature)))
     assert exact == pytest.approx(simulated, abs=0.02)
+
+
+def test_event_branches_are_capped_as_the_monte_carlo_says():
+    """A strong beta and a rare, large complaint shock: the truth's per-branch cap against simulation."""
+    from include.bank_simulator.process import RESOLVED_IN_MONTH_P, SEVERITY_P
+    from include.bank_simulator.truth import _event_log_mgf
+
+    p = DEFAULT_PARAMS
+    g, pc = np.float32(0.3 + 0.8), np.float32(p.complaint_base + p.complaint_slope * 0.8)
+    rng = np.random.default_rng(1)
+    n = 2_000_000
+    for cm, log_rest in ((3 * p.beta, np.log(0.02)), (3 * p.beta, np.log(0.3)), (0.5 * p.beta, np.log(0.02))):
+        exact = _event_log_mgf(p, np.array([cm]), np.array([g]), np.array([pc]), np.array([1]),
+                               np.array([log_rest], dtype=np.float32), SEVERITY_P, RESOLVED_IN_MONTH_P)[0]
+        complaint = rng.random(n) < pc
+        sev = rng.choice(np.arange(1, 6), size=n, p=SEVERITY_P)
+        resolved = rng.random(n) < RESOLVED_IN_MONTH_P[sev - 1]
+        size = np.where(resolved, p.complaint_resolved_shock, p.complaint_unresolved_shock)
+        shock = complaint * size * g * sev / 3.0
+        shock += (rng.random(n) < p.rm_turnover_prob) * p.rm_turnover_shock * 1.0  # an affluent customer's manager
+        shock += (rng.random(n) < p.job_change_prob) * p.job_change_shock
+        h = np.minimum(p.hazard_cap, np.exp(log_rest + cm * shock))
+        simulated = np.log(h.mean()) - log_rest
+        assert exact == pytest.approx(simulated, abs=0.02), (cm, log_rest)
+        uncapped = np.log(np.exp(log_rest + cm * shock).mean()) - log_rest
+        if cm > p.beta:  # the moment-generating function alone would be far above the capped mean
+            assert uncapped > simulated + 0.3
+
+
+def test_life_stage_weighs_loyalty_double(bank):
+    """From 50 on, the idiosyncratic loyalty term is doubled, so its spread across customers is too."""
+    traits = bank["con"].execute("""
+        SELECT t.loyalty, date_diff('year', c.birth_date, DATE '2024-01-01') >= 50 AS late
+        FROM traits t JOIN customers c USING (customer_id)""").df()
+    sd = traits.groupby("late")["loyalty"].std()
+    assert sd[True] > 1.6 * sd[False], sd
