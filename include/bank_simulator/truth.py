@@ -12,8 +12,9 @@ jump) are shared across months. The maturity x spread hazard term adds the same 
 (computed per customer for those with a maturity in month t+k); the first-year term is a known
 offset; switching costs give a few groups of customers their own beta (each computed apart).
 Since log h is linear in the shocks, the moment-generating functions of these pieces give
-E[h_{t+k}] in closed form (capped at the hazard cap). The probability of churning within the
-horizon is then
+E[h_{t+k}] in closed form (capped at the hazard cap; the Bernoulli events branch by branch, each
+branch capped given the customer's other terms, see ``_event_log_mgf``). The probability of
+churning within the horizon is then
 
     1 - prod_k (1 - f_k * (1 - (1 - E[h_{t+k}]) (1 - q)))
 
@@ -148,7 +149,7 @@ def expected_churn_probability(
     for k in range(1, k_max + 1):
         # c[m]: coefficient of month t+m's shock in beta * d_{t+k}
         c = np.array([p.beta * rho_pow[k - m] for m in range(1, k + 1)])
-        # Bernoulli events and Gaussian noise: closed-form MGFs (complaints below, per customer)
+        # Gaussian noise: its closed-form MGF; the Bernoulli events follow, per customer (_event_log_mgf)
         const = 0.0
         for cm in c:
             const += 0.5 * (cm * p.noise_sd) ** 2
@@ -195,7 +196,7 @@ def _event_log_mgf(p: ProcessParams, c: np.ndarray, g: np.ndarray, pc: np.ndarra
     their product would count two rare events in one quarter as if each multiplied the other's
     uncapped effect. So each branch contributes at most the cap given the rest of the customer's
     expected log hazard ``log_rest``, and the branches add up (first order in the event
-    probabilities, like the survival product below; checked against simulation in
+    probabilities, like the survival product of expected_churn_probability; checked against simulation in
     tests/bank_simulator/test_truth.py).
     """
     headroom = np.float32(p.hazard_cap) * np.exp(-log_rest)
