@@ -82,12 +82,12 @@ class ProcessParams:
     age_hump: float = 1.7
     age_peak: float = 55.0
     age_width: float = 8.0
-    # Life stage changes what matters (at the window start, from age_loyalty_from on): low loyalty
+    # Life stage changes what matters (at the window start, from late_stage_age on): low loyalty
     # weighs (1 + age_loyalty_k) times as much (Churn_Modelling: inactive versus active members
     # differ by 0.5-0.7 log-odds below 50 and by 2.4-3.8 at 50-70) ...
     age_loyalty_k: float = 1.0
-    age_loyalty_from: float = 50.0
-    # ... and a maturity pulls (1 + age_maturity_k) times as hard from age_loyalty_from on: the
+    late_stage_age: float = 50.0
+    # ... and a maturity pulls (1 + age_maturity_k) times as hard from late_stage_age on: the
     # lump sum of a saver nearing retirement goes to whoever pays the best rate.
     age_maturity_k: float = 2.0
     # Mass-affluent customers (100,000-300,000 CNY) without a relationship manager: log hazard +

@@ -180,9 +180,9 @@ def build_population(n: int, rng: np.random.Generator, start_day: int, n_months:
     base_txn = base_txn * np.exp(-p.wallet_share_k * loyalty_z)
     # Persistent hazard offset: short tenure, youth and fierce local competition raise it;
     # payroll and a private-banking relationship anchor the customer.
-    # Life stage (docs/simulator.md): from age_loyalty_from on, low loyalty weighs more and a
+    # Life stage (docs/simulator.md): from late_stage_age on, low loyalty weighs more and a
     # maturity pulls harder.
-    late_stage = age >= p.age_loyalty_from
+    late_stage = age >= p.late_stage_age
     loyalty = (p.loyalty_sd * loyalty_z * (1.0 + p.age_loyalty_k * late_stage) - 0.035 * np.minimum(tenure, 15)
                + 0.25 * (age < 30)
                - 0.2 * (segment == 2) - 0.25 * holds[:, PAYROLL] + 0.4 * competition[city]

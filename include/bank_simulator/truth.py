@@ -135,13 +135,9 @@ def expected_churn_probability(
     phi_pow = p.spread_phi ** np.arange(0, k_max + 1)
     spread_b = p.spread_effect / 0.01
     grid = np.linspace(0.0, 1.0, 513)
-    pc = p.complaint_base + p.complaint_slope * grid
-    g = 0.3 + grid
     # nearest grid point: the tabulated functions are smooth and the grid step is 1/512
-    ss_idx = np.rint(np.clip(service_sens, 0, 1) * 512).astype(np.intp)
     rs_idx = np.rint(np.clip(spread_sens, 0, 1) * 512).astype(np.intp)
     rs32 = spread_sens.astype(np.float32)
-    g32, pc32 = g.astype(np.float32)[ss_idx], pc.astype(np.float32)[ss_idx]
     base = (p.alpha + loyalty).astype(np.float32)
     d32 = d.astype(np.float32)
     with_mat = np.flatnonzero(maturity.any(axis=1))
@@ -176,7 +172,7 @@ def expected_churn_probability(
                     p, k, c, phi_pow, spread_b, maturity_pull[with_mat[due]], spread_sens[with_mat[due]],
                     mat[due, k - 1], city[with_mat[due]],
                     spread_now, spread_mu, spread_term[rs_idx[with_mat[due]]])
-        log_e += _event_log_mgf(p, c, g32, pc32, rm_code, log_e, severity_p, resolved_p)
+        log_e += _event_log_mgf(p, c, service_sens, rm_code, log_e, severity_p, resolved_p)
         e_h = np.minimum(np.float32(p.hazard_cap), np.exp(log_e))
         if treatment is not None:
             e_h = np.minimum(np.float32(p.hazard_cap), e_h * treatment[:, k - 1].astype(np.float32))
@@ -185,7 +181,7 @@ def expected_churn_probability(
     return 1.0 - survival
 
 
-def _event_log_mgf(p: ProcessParams, c: np.ndarray, g: np.ndarray, pc: np.ndarray, rm_code: np.ndarray,
+def _event_log_mgf(p: ProcessParams, c: np.ndarray, service_sens: np.ndarray, rm_code: np.ndarray,
                    log_rest: np.ndarray, severity_p: np.ndarray, resolved_p: np.ndarray) -> np.ndarray:
     """log E[min(cap, h)] - log h_rest for the Bernoulli events of one month's hazard, per customer.
 
@@ -199,6 +195,9 @@ def _event_log_mgf(p: ProcessParams, c: np.ndarray, g: np.ndarray, pc: np.ndarra
     probabilities, like the survival product of expected_churn_probability; checked against simulation in
     tests/bank_simulator/test_truth.py).
     """
+    ss = np.clip(service_sens, 0, 1).astype(np.float32)
+    pc = np.float32(p.complaint_base) + np.float32(p.complaint_slope) * ss
+    g = np.float32(0.3) + ss
     headroom = np.float32(p.hazard_cap) * np.exp(-log_rest)
     rm_w = np.append(RM_SEGMENT_WEIGHT, 0.0).astype(np.float32)[rm_code]
     has_rm = (rm_code < 3).astype(np.float32)
@@ -212,6 +211,5 @@ def _event_log_mgf(p: ProcessParams, c: np.ndarray, g: np.ndarray, pc: np.ndarra
             for shock, w in ((p.complaint_resolved_shock, rs), (p.complaint_unresolved_shock, 1 - rs)):
                 excess += pc * np.float32(ps * w) * capped(np.float32(cm * shock * s_ / 3.0) * g)
         excess += np.float32(p.rm_turnover_prob) * has_rm * capped(np.float32(cm * p.rm_turnover_shock) * rm_w)
-        excess += np.float32(p.job_change_prob) * capped(np.full(len(log_rest), cm * p.job_change_shock,
-                                                                 dtype=np.float32))
+        excess += np.float32(p.job_change_prob) * capped(np.float32(cm * p.job_change_shock))
     return np.log1p(excess)

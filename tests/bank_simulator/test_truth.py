@@ -175,11 +175,12 @@ def test_event_branches_are_capped_as_the_monte_carlo_says():
     from include.bank_simulator.truth import _event_log_mgf
 
     p = DEFAULT_PARAMS
-    g, pc = np.float32(0.3 + 0.8), np.float32(p.complaint_base + p.complaint_slope * 0.8)
+    service_sens = 0.8
+    g, pc = 0.3 + service_sens, p.complaint_base + p.complaint_slope * service_sens
     rng = np.random.default_rng(1)
     n = 2_000_000
     for cm, log_rest in ((3 * p.beta, np.log(0.02)), (3 * p.beta, np.log(0.3)), (0.5 * p.beta, np.log(0.02))):
-        exact = _event_log_mgf(p, np.array([cm]), np.array([g]), np.array([pc]), np.array([1]),
+        exact = _event_log_mgf(p, np.array([cm]), np.array([service_sens]), np.array([1]),
                                np.array([log_rest], dtype=np.float32), SEVERITY_P, RESOLVED_IN_MONTH_P)[0]
         complaint = rng.random(n) < pc
         sev = rng.choice(np.arange(1, 6), size=n, p=SEVERITY_P)
