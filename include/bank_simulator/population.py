@@ -6,7 +6,7 @@ Everything here is drawn once from the ``init`` random stream; the monthly proce
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -92,9 +92,17 @@ class Population:
     competition: np.ndarray  # per city
     loyalty_z: np.ndarray
     multibank: np.ndarray  # monthly probability of a sweep to the other bank
-    beta_scale: np.ndarray  # switching costs: multiplies beta (loan, relationship manager)
+    beta_scale: np.ndarray  # multiplies beta: switching costs (loan, relationship manager) and life stage
     maturity_pull: np.ndarray  # rate sensitivity x the life-stage factor: the hazard's maturity term
     spread_sens: np.ndarray  # how strongly the competitor spread moves d
+
+    PER_PLACE = ("branch_city", "competition")  # per branch and per city, not per customer
+
+    def take(self, idx: np.ndarray) -> Population:
+        """The customers ``idx`` (in that order)."""
+        per_customer = {f.name: getattr(self, f.name)[idx] for f in fields(self)
+                        if f.name != "n" and f.name not in self.PER_PLACE}
+        return replace(self, n=len(idx), **per_customer)
 
 
 def build_population(n: int, rng: np.random.Generator, start_day: int, n_months: int,
@@ -180,14 +188,15 @@ def build_population(n: int, rng: np.random.Generator, start_day: int, n_months:
     base_txn = base_txn * np.exp(-p.wallet_share_k * loyalty_z)
     # Persistent hazard offset: short tenure, youth and fierce local competition raise it;
     # payroll and a private-banking relationship anchor the customer.
-    # Life stage (docs/simulator.md): from late_stage_age on, low loyalty weighs more and a
-    # maturity pulls harder.
+    # Life stage (docs/simulator.md): from late_stage_age on, low loyalty and disengagement weigh
+    # more and a maturity pulls harder.
     late_stage = age >= p.late_stage_age
     loyalty = (p.loyalty_sd * loyalty_z * (1.0 + p.age_loyalty_k * late_stage) - 0.035 * np.minimum(tenure, 15)
                + 0.25 * (age < 30)
                - 0.2 * (segment == 2) - 0.25 * holds[:, PAYROLL] + 0.4 * competition[city]
                - 0.15 * holds[:, LOAN] + p.age_hump * np.exp(-(((age - p.age_peak) / p.age_width) ** 2)))
-    beta_scale = (1.0 - p.loan_lockin * holds[:, LOAN]) * (1.0 - p.rm_lockin * has_rm)
+    beta_scale = ((1.0 - p.loan_lockin * holds[:, LOAN]) * (1.0 - p.rm_lockin * has_rm)
+                  * (1.0 + p.age_engagement_k * late_stage))
     # Competitor rate moves reach those with savings to move: time-deposit and wealth-product
     # holders at the window start feel them fully, others at spread_gate_others.
     investor = holds[:, TD] | holds[:, WM]

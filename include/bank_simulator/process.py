@@ -47,7 +47,7 @@ from include.bank_simulator.population import (
     Population,
     build_population,
 )
-from include.bank_simulator.truth import expected_churn_probability, horizon_weights
+from include.bank_simulator.truth import RM_SEGMENT_WEIGHT, expected_churn_probability, horizon_weights
 from include.contract import Contract
 
 US_PER_DAY = 86_400_000_000
@@ -168,6 +168,80 @@ class _Clock:
         self._last = now
 
 
+def spread_long_run(competition: np.ndarray) -> np.ndarray:
+    """Each city's long-run competitor spread: fiercer competition, a wider spread."""
+    return 0.003 + 0.0015 * (competition - 0.5)
+
+
+BURN_IN_MONTHS = 48
+
+
+def months_before_the_window(pop: Population, p: ProcessParams, rng: np.random.Generator, start_day: int,
+                             months: int = BURN_IN_MONTHS) -> tuple[np.ndarray, np.ndarray]:
+    """Who of ``pop`` stayed through the ``months`` before the window start, and their d then.
+
+    The same latent process in outline, with each customer's traits as at the window start:
+    disengagement moves with noise, complaints, job changes, a manager leaving, maturities and
+    the competitor spread at its long-run level, and the monthly hazard thins the customers on
+    the books. Without it the window would start with customers whom their own risk had not
+    thinned yet, and its first months' churn would run high (the riskiest leaving first).
+    Customers who join inside the window are not thinned. In outline: a month has at most one
+    of a job change and a manager leaving, and at most one maturity (both rare).
+    """
+    n = pop.n
+    d = rng.normal(p.d_init_mean, p.d_init_sd, n)
+    stayed = np.ones(n, dtype=bool)
+    on_book = (start_day - pop.onboard_day) / 30.4375  # months on the books at the window start
+    order = np.argsort(-on_book, kind="stable")
+    order = order[on_book[order] >= 1.0]  # longest on the books first: month by month a growing prefix
+    on_book = on_book[order]
+    f32 = np.float32
+
+    def take(x):
+        return np.asarray(x)[order].astype(f32)
+
+    spread_gap = (spread_long_run(pop.competition)[pop.city] - p.spread_ref) / 0.01
+    base = take(p.alpha + pop.loyalty)
+    beta = take(p.beta * pop.beta_scale)
+    drift = take(p.spread_effect * pop.spread_sens * spread_gap)
+    pc = take(p.complaint_base + p.complaint_slope * pop.service_sens)
+    g = take(0.3 + pop.service_sens)
+    job_or_rm = take(p.job_change_prob + pop.has_rm * p.rm_turnover_prob)
+    rm_shock = take(p.rm_turnover_shock * RM_SEGMENT_WEIGHT[pop.segment])
+    td_rate = take(pop.holds[:, TD] / pop.td_term)
+    wm_rate = take(pop.holds[:, WM] / pop.wm_term)
+    mat_shock = take(p.maturity_shock * pop.rate_sens)
+    mat_hazard = take(pop.maturity_pull * (p.maturity_hazard + p.maturity_spread_k * spread_gap))
+    cum_sev = np.cumsum(SEVERITY_P)
+    dd = d[order].astype(f32)
+    alive = np.ones(len(order), dtype=bool)
+    for before in range(months, 0, -1):
+        k = int(np.searchsorted(-on_book, -before, side="right"))  # customers on the books by then
+        if k == 0:
+            continue
+        u_event, u_mat, u_h = rng.random((3, k), dtype=f32)
+        shock = drift[:k] + f32(p.noise_sd) * rng.standard_normal(k, dtype=f32)
+        complaint = np.flatnonzero(u_event < pc[:k])
+        if len(complaint):
+            sev = np.minimum(np.searchsorted(cum_sev, u_event[complaint] / pc[complaint], side="right"), 4) + 1
+            resolved = rng.random(len(complaint)) < RESOLVED_IN_MONTH_P[sev - 1]
+            size = np.where(resolved, p.complaint_resolved_shock, p.complaint_unresolved_shock)
+            shock[complaint] += (size * g[complaint] * sev / 3.0).astype(f32)
+        # one uniform for the rarer events: a job change below job_change_prob, a manager leaving above it
+        u_rare = (u_event - pc[:k]) / (1 - pc[:k])
+        job = (u_rare >= 0) & (u_rare < f32(p.job_change_prob))
+        shock += job * f32(p.job_change_shock) + ((u_rare >= f32(p.job_change_prob)) & (u_rare < job_or_rm[:k])) * rm_shock[:k]
+        mat = (u_mat < td_rate[:k]) | (u_mat > 1 - wm_rate[:k])
+        shock += mat * mat_shock[:k]
+        dd[:k] = f32(p.rho) * dd[:k] + shock
+        logh = base[:k] + beta[:k] * dd[:k] + mat * mat_hazard[:k]
+        logh += f32(p.new_customer_hazard) * (on_book[:k] - before < p.new_customer_months)
+        alive[:k] &= u_h >= np.minimum(f32(p.hazard_cap), np.exp(logh))
+    stayed[order] = alive
+    d[order] = dd
+    return stayed, d
+
+
 def _rng(seed: int, stream: int, t: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, stream, t + 1])))
 
@@ -193,13 +267,23 @@ class BankSimulation:
     # ------------------------------------------------------------------ set-up
     def _setup(self):
         p = self.p
-        rng = _rng(self.seed, S_INIT, -1)
         n = self.n
         start = int(self.ms[0])
-        pop = build_population(n, rng, start, self.m, self.ms[: self.m], p)
+        # The bank at the window start holds the customers who stayed through the months before
+        # it: a larger pool is drawn, thinned by those months, and the first n who stayed are kept.
+        pool_n = int(n * 1.8) + 256
+        while True:
+            rng = _rng(self.seed, S_INIT, -1)
+            pool = build_population(pool_n, rng, start, self.m, self.ms[: self.m], p)
+            stayed, d_start = months_before_the_window(pool, p, _rng(self.seed, S_INIT, 20_000), start)
+            kept = np.flatnonzero(stayed)[:n]
+            if len(kept) == n:
+                break
+            pool_n *= 2
+        pop = pool.take(kept)
         self.pop = pop
         self.state = np.where(pop.onboard_day < start, ALIVE, PENDING).astype(np.int8)
-        self.d = rng.normal(p.d_init_mean, p.d_init_sd, n)
+        self.d = np.where(pop.onboard_day < start, d_start[kept], rng.normal(p.d_init_mean, p.d_init_sd, n))
         self.churn_day = np.full(n, -1, np.int64)
         self.churn_type = np.full(n, -1, np.int8)  # 0 account_closure, 1 assets_drained
         self.churn_cause = np.full(n, -1, np.int8)  # 0 disengagement, 1 sudden (life event)
@@ -238,7 +322,8 @@ class BankSimulation:
                 nxt = np.where(om >= 0, om + term, rng.integers(0, 1 << 30, len(who)) % term)
                 mday = self.ms[np.minimum(nxt, len(self.ms) - 1)] + rng.integers(0, 28, len(who))
                 mday = np.where(nxt >= len(self.ms), self.ms[-1] + 31 * (nxt - len(self.ms) + 1), mday)
-                open_day = np.maximum(onb, mday - term * 30)
+                # who joins inside the window opens it on joining; others term months before it matures
+                open_day = np.where(om >= 0, onb, np.maximum(onb, mday - term * 30))
                 self.mat_month[who, k] = nxt
             elif k == LOAN:
                 open_day = np.maximum(onb, start - (pop.loan_paid_frac[who] * pop.loan_term[who] * 30).astype(np.int64))
@@ -254,7 +339,7 @@ class BankSimulation:
 
         # Market: per-city long-run competitor spread.
         ncity = len(CITY_NAMES)
-        self.spread_mu = 0.003 + 0.0015 * (pop.competition - 0.5)
+        self.spread_mu = spread_long_run(pop.competition)
         self.spread = self.spread_mu + rng.normal(0, p.spread_sd / np.sqrt(1 - p.spread_phi**2), ncity)
         self.ncity = ncity
         self.ids = {"txn": 0, "interaction": 0}
@@ -301,7 +386,7 @@ class BankSimulation:
         pending_truth: list[tuple[int, np.ndarray, np.ndarray]] = []
         data_end = int(self.me[self.m - 1])
         market_rows = []
-        seg_w = np.array([0.5, 1.0, 1.3])[pop.segment]
+        seg_w = RM_SEGMENT_WEIGHT[pop.segment]
         g_ss = 0.3 + pop.service_sens
 
         for t in range(self.m):

@@ -26,6 +26,27 @@ def test_monthly_churn_rate_is_in_the_banking_range(bank):
     assert 0.005 <= observed <= 0.02
 
 
+def test_the_window_starts_with_the_customers_who_stayed():
+    """The months before the window thin the riskiest customers, so the first months' churn is not
+    inflated: January's rate in the first month is close to the next January's."""
+    from include.bank_simulator import DEFAULT_PARAMS
+    from include.bank_simulator.population import build_population
+    from include.bank_simulator.process import BankSimulation, _rng, month_calendar, months_before_the_window
+    from include.contract import load_contract
+
+    ms, _ = month_calendar(13)
+    pool = build_population(30_000, _rng(7, 0, -1), int(ms[0]), 13, ms, DEFAULT_PARAMS)
+    stayed, d = months_before_the_window(pool, DEFAULT_PARAMS, _rng(7, 0, 20_000), int(ms[0]))
+    before = pool.onboard_day < ms[0] - 31
+    assert 0.5 < stayed[before].mean() < 0.9  # the leavers were on the books before the window
+    assert stayed[~before].all()  # who joins inside the window is not thinned
+    assert pool.loyalty[before & stayed].mean() < pool.loyalty[before & ~stayed].mean() - 0.3
+    assert d[before & stayed].mean() < d[before & ~stayed].mean()
+    sim = BankSimulation(40_000, 13, 7, DEFAULT_PARAMS, load_contract())
+    rates = sim.run(lambda *a: None, lambda *a: None).monthly_churn_rate
+    assert rates[0] < 1.3 * rates[12], rates
+
+
 def test_balances_are_heavy_tailed(bank):
     (p50, p99, top1_share) = q(bank, """
         WITH b AS (SELECT aum_month_avg::DOUBLE AS aum FROM balance_snapshots

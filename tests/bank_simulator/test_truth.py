@@ -68,8 +68,9 @@ def test_truth_is_calibrated(truth):
     labeled = truth.dropna(subset=["churned_within_horizon"]).copy()
     observed = labeled["churned_within_horizon"].astype(float)
     ratio = labeled["churn_probability_true"].mean() / observed.mean()
-    # first-order in the hazard (docs/simulator.md): slightly above 1 for the riskiest customers
-    assert 0.85 <= ratio <= 1.25, ratio
+    # integrated over the paths where the hazard is high (docs/simulator.md); the tiny bank's
+    # observed rate itself is noisy (about 1,000 churn labels)
+    assert 0.85 <= ratio <= 1.15, ratio
     labeled["decile"] = pd.qcut(labeled["churn_probability_true"], 10, labels=False)
     by_decile = labeled.groupby("decile")["churned_within_horizon"].mean()
     assert by_decile.iloc[-1] > 8 * by_decile.iloc[0]
@@ -154,7 +155,7 @@ def test_maturity_spread_term_matches_monte_carlo():
     rs, ss, mat = np.array([0.7]), np.array([0.5]), np.array([1.0])
     spread_now, spread_mu = np.array([0.006]), np.array([0.003])
     exact = _maturity_spread_term(p, k, c, phi_pow, spread_b, rs, ss, mat, np.array([0]), spread_now, spread_mu,
-                                  np.zeros(1))[0]
+                                  np.zeros(1))[0][0]
     rng = np.random.default_rng(0)
     n = 2_000_000
     eps = [p.spread_sd * rng.standard_normal(n) + p.spread_jump * ((rng.random(n) < p.spread_jump_prob)
@@ -204,3 +205,77 @@ def test_life_stage_weighs_loyalty_double(bank):
         FROM traits t JOIN customers c USING (customer_id)""").df()
     sd = traits.groupby("late")["loyalty"].std()
     assert sd[True] > 1.6 * sd[False], sd
+
+
+def _simulate_horizon(p, c: dict, weights, season, spread_now, spread_mu, n_paths: int, seed: int) -> np.ndarray:
+    """P(churn within the horizon) of each customer in ``c``, by simulating the coming months'
+    shocks the way the process draws them (an independent re-statement of process.py's month)."""
+    from include.bank_simulator.process import RESOLVED_IN_MONTH_P, SEVERITY_P
+    from include.bank_simulator.truth import RM_SEGMENT_WEIGHT
+
+    rng = np.random.default_rng(seed)
+    q = p.relocation_prob * p.relocation_churn_prob
+    out = []
+    for i in range(len(c["d"])):
+        d = np.full(n_paths, c["d"][i])
+        spread = np.full(n_paths, spread_now[c["city"][i]])
+        mu = spread_mu[c["city"][i]]
+        survival = np.ones(n_paths)
+        for k, f in enumerate(weights):
+            jump = (rng.random(n_paths) < p.spread_jump_prob) - p.spread_jump_prob
+            spread = mu + p.spread_phi * (spread - mu) + p.spread_sd * rng.standard_normal(n_paths) + p.spread_jump * jump
+            ss = c["service_sens"][i]
+            complaint = rng.random(n_paths) < p.complaint_base + p.complaint_slope * ss
+            sev = rng.choice(np.arange(1, 6), size=n_paths, p=SEVERITY_P)
+            resolved = rng.random(n_paths) < RESOLVED_IN_MONTH_P[sev - 1]
+            size = np.where(resolved, p.complaint_resolved_shock, p.complaint_unresolved_shock)
+            shock = complaint * size * (0.3 + ss) * sev / 3.0
+            if c["rm_code"][i] < 3:
+                shock += (rng.random(n_paths) < p.rm_turnover_prob) * p.rm_turnover_shock * RM_SEGMENT_WEIGHT[c["rm_code"][i]]
+            shock += (rng.random(n_paths) < p.job_change_prob) * p.job_change_shock
+            mat = c["maturity"][i, k]
+            shock += p.maturity_shock * c["rate_sens"][i] * mat
+            shock += p.spread_effect * c["spread_sens"][i] * (spread - p.spread_ref) / 0.01
+            d = p.rho * d + shock + p.noise_sd * rng.standard_normal(n_paths)
+            log_h = (p.alpha + c["loyalty"][i] + p.beta * c["beta_scale"][i] * d + season[k]
+                     + c["maturity_pull"][i] * mat * (p.maturity_hazard + p.maturity_spread_k * (spread - p.spread_ref) / 0.01))
+            h = np.minimum(p.hazard_cap, np.exp(log_h))
+            survival *= 1.0 - f * (1.0 - (1.0 - h) * (1.0 - q))
+        out.append(1.0 - survival.mean())
+    return np.array(out)
+
+
+def test_truth_follows_the_paths_as_the_monte_carlo_says():
+    """The truth against simulated horizons, for customers from calm to volatile (beta x 5 from the
+    life stage, a high d, a maturity while the competitor pays more): the path
+    integration follows the simulation where the closed form alone over-counts."""
+    from include.bank_simulator.process import RESOLVED_IN_MONTH_P, SEVERITY_P
+    from include.bank_simulator.truth import expected_churn_probability
+
+    p = DEFAULT_PARAMS
+    maturity = np.zeros((6, 3))
+    maturity[0, 1] = 1
+    maturity[5, 0] = 1
+    c = {
+        "d": np.array([0.8, -0.5, 0.3, -0.3, 1.5, 0.4]),
+        "loyalty": np.array([1.0, -1.0, 0.5, 0.8, 0.2, 0.6]),
+        "beta_scale": np.array([5.0, 0.385, 1.0, 5.0, 3.5, 1.0]),
+        "rate_sens": np.array([0.9, 0.3, 0.5, 0.4, 0.6, 1.0]),
+        "spread_sens": np.array([0.9, 0.09, 0.5, 0.4, 0.18, 1.0]),
+        "maturity_pull": np.array([2.7, 0.3, 0.5, 1.2, 0.6, 1.0]),
+        "service_sens": np.array([0.8, 0.2, 0.5, 0.9, 0.4, 0.6]),
+        "rm_code": np.array([1, 3, 0, 3, 2, 3]),
+        "city": np.array([0, 1, 0, 1, 0, 1]),
+        "maturity": maturity,
+    }
+    weights, season = np.array([1.0, 1.0, 0.9]), np.array([0.1, -0.05, 0.0])
+    spread_now, spread_mu = np.array([0.005, 0.008]), np.array([0.003, 0.0035])
+    kwargs = dict(weights=weights, season=season, spread_now=spread_now, spread_mu=spread_mu, treatment=None,
+                  severity_p=SEVERITY_P, resolved_p=RESOLVED_IN_MONTH_P, **c)
+    truth = expected_churn_probability(p, path_threshold=0.0, **kwargs)
+    closed_form = expected_churn_probability(p, path_threshold=1.0, **kwargs)
+    simulated = _simulate_horizon(p, c, weights, season, spread_now, spread_mu, n_paths=400_000, seed=3)
+    assert truth == pytest.approx(simulated, rel=0.04, abs=0.002)
+    # the volatile customers: the closed form over-counts, the path integration does not
+    assert closed_form[3] > 2 * simulated[3]
+    assert closed_form[5] > 1.5 * simulated[5]
