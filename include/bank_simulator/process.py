@@ -15,6 +15,7 @@ retention treatments change.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -383,7 +384,10 @@ class BankSimulation:
         res = SimulationResult(population=pop)
         counts = {k: 0 for k in ("transactions", "digital_activity", "balance_snapshots")}
         interactions: list[dict[str, np.ndarray]] = []
-        pending_truth: list[tuple[int, np.ndarray, np.ndarray]] = []
+        pending_truth: list[tuple[int, np.ndarray, Future]] = []
+        # The truth of a month-end is computed on a thread of its own from copies of that
+        # month-end's state, while the next months are simulated (numpy releases the GIL).
+        truth_thread = ThreadPoolExecutor(1, thread_name_prefix="truth")
         data_end = int(self.me[self.m - 1])
         market_rows = []
         seg_w = RM_SEGMENT_WEIGHT[pop.segment]
@@ -508,13 +512,15 @@ class BankSimulation:
 
             # --- truth at this month-end; handed on once the horizon's churns are known
             alive_end = np.flatnonzero((self.state == ALIVE) & (pop.onboard_day <= me))
-            pending_truth.append((t, alive_end.astype(np.int32), self._truth(t, alive_end)))
+            pending_truth.append((t, alive_end.astype(np.int32),
+                                  truth_thread.submit(expected_churn_probability, p, **self._truth_state(t, alive_end))))
             while pending_truth and self.me[pending_truth[0][0]] + self.horizon_days <= me:
                 self._emit_truth(emit_truth, *pending_truth.pop(0), data_end)
             clock.lap("truth")
 
         for item in pending_truth:
             self._emit_truth(emit_truth, *item, data_end)
+        truth_thread.shutdown()
         # --- tables written once
         tables = {
             "customers": self._customers_table(),
@@ -537,14 +543,17 @@ class BankSimulation:
         return res
 
     # ------------------------------------------------------------------ truth
-    def _emit_truth(self, emit_truth, t: int, cust: np.ndarray, prob: np.ndarray, data_end: int) -> None:
+    def _emit_truth(self, emit_truth, t: int, cust: np.ndarray, prob: Future, data_end: int) -> None:
+        prob = prob.result()
         as_of = int(self.me[t])
         cd = self.churn_day[cust]
         labeled = as_of + self.horizon_days <= data_end
         label = (cd > as_of) & (cd <= as_of + self.horizon_days)
         emit_truth(t, as_of, cust, prob, label, labeled)
 
-    def _truth(self, t: int, idx: np.ndarray) -> np.ndarray:
+    def _truth_state(self, t: int, idx: np.ndarray) -> dict:
+        """The latent state at month-end t of customers ``idx`` that the truth needs (copies), as
+        keyword arguments of expected_churn_probability."""
         p, pop = self.p, self.pop
         weights = horizon_weights(int(self.me[t]), self.ms, self.me, t, self.horizon_days)
         k_max = len(weights)
@@ -561,8 +570,7 @@ class BankSimulation:
                     treat[:, k - 1] = self.treatment[idx, t + k]
         season = np.array([float(self._hazard_season(t + k)) for k in range(1, k_max + 1)])
         offset = np.stack([self._new_customer_term(t + k, idx) for k in range(1, k_max + 1)], axis=1)
-        return expected_churn_probability(
-            p,
+        return dict(
             weights=weights,
             d=self.d[idx],
             loyalty=pop.loyalty[idx],
@@ -573,7 +581,7 @@ class BankSimulation:
             service_sens=pop.service_sens[idx],
             rm_code=np.where(self.rm[idx] > 0, pop.segment[idx], 3),
             city=pop.city[idx],
-            spread_now=self.spread,
+            spread_now=self.spread.copy(),
             spread_mu=self.spread_mu,
             maturity=mats,
             season=season,

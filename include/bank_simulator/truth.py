@@ -53,6 +53,7 @@ def horizon_weights(as_of_day: int, month_starts: np.ndarray, month_ends: np.nda
 
 
 RM_SEGMENT_WEIGHT = np.array([0.5, 1.0, 1.3])  # turnover shock by segment: mass, affluent, private
+SENSITIVITY_GRID = np.linspace(0.0, 1.0, 513)  # spread sensitivity: the tabulated terms' grid
 
 
 def _jump_gauss_log_mgf(p: ProcessParams, a: np.ndarray, whole: bool = True) -> np.ndarray:
@@ -159,14 +160,16 @@ def expected_churn_probability(
     treat = None if treatment is None else treatment.T.astype(np.float32)
     out = 1.0 - _survival(p, weights, q, log_e, treat).astype(np.float64)
     rows = np.flatnonzero(out > path_threshold)
-    if len(rows):
-        sub = {k: (None if v is None else v[rows]) for k, v in state.items()}
-        out[rows] = _path_probability(p, weights, q, sub, market, None if treat is None else treat[:, rows])
+    chunks = -(-len(rows) // PATH_CHUNK)  # a chunk's paths stay in the processor's cache
+    for chunk in np.array_split(rows, chunks) if chunks else ():
+        sub = {k: (None if v is None else v[chunk]) for k, v in state.items()}
+        out[chunk] = _path_probability(p, weights, q, sub, market, None if treat is None else treat[:, chunk])
     return out
 
 
 # Customers whose closed-form probability is above this are integrated over their paths.
 PATH_THRESHOLD = 0.02
+PATH_CHUNK = 8192  # customers integrated together
 NOISE_NODES = (8, 3)  # Gauss-Hermite points along the noise path's principal components, no event
 EVENT_NOISE_NODES = (3,)  # ... and on the paths with one large event
 
@@ -221,7 +224,7 @@ def _log_hazard_terms(p: ProcessParams, k_max: int, s: dict, mk: dict,
     rho_pow = p.rho ** np.arange(0, k_max + 1)
     phi_pow = p.spread_phi ** np.arange(0, k_max + 1)
     spread_b = p.spread_effect / 0.01
-    grid = np.linspace(0.0, 1.0, 513)
+    grid = SENSITIVITY_GRID
     # nearest grid point: the tabulated functions are smooth and the grid step is 1/512
     rs_idx = np.rint(np.clip(spread_sens, 0, 1) * 512).astype(np.intp)
     rs32 = spread_sens.astype(np.float32)
@@ -230,7 +233,7 @@ def _log_hazard_terms(p: ProcessParams, k_max: int, s: dict, mk: dict,
     with_mat = np.flatnonzero(maturity.any(axis=1))
     log_e = np.empty((k_max, len(d)), dtype=np.float32)
     spread_load = np.zeros((k_max, k_max, len(d)), dtype=np.float32) if paths else None
-    grid_load = np.zeros((k_max, k_max, len(grid)), dtype=np.float32) if paths else None
+    grid_load = _grid_spread_load(p, k_max) if paths else None
     own_load = np.zeros(len(d), dtype=bool)  # customers whose load is not the grid's (a maturity due)
     for k in range(1, k_max + 1):
         # c[m]: coefficient of month t+m's shock in beta * d_{t+k}
@@ -244,7 +247,6 @@ def _log_hazard_terms(p: ProcessParams, k_max: int, s: dict, mk: dict,
             a = spread_b * grid * sum(c[m - 1] * phi_pow[m - j] for m in range(j, k + 1))
             spread_term += _jump_gauss_log_mgf(p, a, whole=not paths)
             if paths:
-                grid_load[k - 1, j - 1] = a
                 spread_load[k - 1, j - 1] = grid_load[k - 1, j - 1][rs_idx]
         # the noise: its closed-form moment-generating function, or left to the quadrature
         noise = 0.0 if paths else sum(0.5 * (cm * p.noise_sd) ** 2 for cm in c)
@@ -298,7 +300,11 @@ def _path_probability(p: ProcessParams, weights: np.ndarray, q: float, s: dict, 
     n = base.shape[1]
     rho_pow = p.rho ** np.arange(0, k_max + 1)
     # each customer's Gaussian covariance: one of the grid's, or the customer's own
-    distinct = np.concatenate([_gaussian_cov(p, load.grid), _gaussian_cov(p, spread_load[:, :, load.own])])
+    grid_cov, (grid_vals, grid_vecs) = _grid_gaussian(p, k_max)
+    own_cov = _gaussian_cov(p, spread_load[:, :, load.own])
+    own_vals, own_vecs = np.linalg.eigh(own_cov)
+    distinct = np.concatenate([grid_cov, own_cov])
+    components = (np.concatenate([grid_vals, own_vals]), np.concatenate([grid_vecs, own_vecs]))
     which = load.grid_index.copy()
     which[load.own] = load.grid.shape[2] + np.arange(len(load.own))
     # the large events: probability per month (n,) and effect on log h_{t+k} of one in month t+j (K, K, n)
@@ -334,7 +340,7 @@ def _path_probability(p: ProcessParams, weights: np.ndarray, q: float, s: dict, 
     # Months whose large events get branches: those followed by at least half a month of the
     # horizon (an event in the last month only moves that month, where expectation is exact enough).
     branched = [j for j in range(k_max) if weights[j + 1:].sum() >= 0.5]
-    paths = GaussianPaths(distinct, which, NOISE_NODES)
+    paths = GaussianPaths(distinct, which, NOISE_NODES, components)
     paths_event = paths.coarser(EVENT_NOISE_NODES)
     churn = (1.0 - any_p) ** len(branched) * paths.churn(p, weights, q, base + in_expectation(len(branched)), treat)
     for j in branched:
@@ -344,6 +350,27 @@ def _path_probability(p: ProcessParams, weights: np.ndarray, q: float, s: dict, 
         for e, (_, effect) in enumerate(events):
             churn += first * share[e] * paths_event.churn(p, weights, q, log_later + effect[:, j], treat)
     return churn
+
+
+@lru_cache(maxsize=64)
+def _grid_spread_load(p: ProcessParams, k_max: int) -> np.ndarray:
+    """(K, K, 513): what one unit of month t+j's spread innovation adds to log h_{t+k} through d,
+    on the spread-sensitivity grid."""
+    rho_pow = p.rho ** np.arange(0, k_max + 1)
+    phi_pow = p.spread_phi ** np.arange(0, k_max + 1)
+    load = np.zeros((k_max, k_max, len(SENSITIVITY_GRID)), dtype=np.float32)
+    for k in range(1, k_max + 1):
+        for j in range(1, k + 1):
+            s_j = sum(p.beta * rho_pow[k - m] * phi_pow[m - j] for m in range(j, k + 1))
+            load[k - 1, j - 1] = p.spread_effect / 0.01 * SENSITIVITY_GRID * s_j
+    return load
+
+
+@lru_cache(maxsize=64)
+def _grid_gaussian(p: ProcessParams, k_max: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The Gaussian covariances on the spread-sensitivity grid and their eigen-decompositions."""
+    cov = _gaussian_cov(p, _grid_spread_load(p, k_max))
+    return cov, np.linalg.eigh(cov)
 
 
 def _gaussian_cov(p: ProcessParams, spread_load: np.ndarray) -> np.ndarray:
