@@ -15,8 +15,8 @@ retention treatments change.
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -554,7 +554,7 @@ class BankSimulation:
     def _truth_state(self, t: int, idx: np.ndarray) -> dict:
         """The latent state at month-end t of customers ``idx`` that the truth needs (copies), as
         keyword arguments of expected_churn_probability."""
-        p, pop = self.p, self.pop
+        pop = self.pop
         weights = horizon_weights(int(self.me[t]), self.ms, self.me, t, self.horizon_days)
         k_max = len(weights)
         td = self.mat_month[idx, TD]
