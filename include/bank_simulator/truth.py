@@ -10,22 +10,28 @@ severity and handling, relationship-manager turnover, job change), the known mat
 Gaussian noise, and the competitor-spread term whose AR(1) innovations (Gaussian plus a Bernoulli
 jump) are shared across months. The maturity x spread hazard term adds the same spread innovations
 (computed per customer for those with a maturity in month t+k); the first-year term is a known
-offset; switching costs give a few groups of customers their own beta (each computed apart).
-Since log h is linear in the shocks, the moment-generating functions of these pieces give
-E[h_{t+k}] in closed form (capped at the hazard cap; the Bernoulli events branch by branch, each
-branch capped given the customer's other terms, see ``_event_log_mgf``). The probability of
-churning within the horizon is then
+offset; switching costs and the life stage give a few groups of customers their own beta (each
+computed apart). The probability of churning within the horizon is the expectation, over the
+coming shocks, of
 
-    1 - prod_k (1 - f_k * (1 - (1 - E[h_{t+k}]) (1 - q)))
+    1 - prod_k (1 - f_k * (1 - (1 - h_{t+k}) (1 - q)))
 
 with q the sudden (relocation) churn probability and f_k the share of month t+k inside the
-horizon (churn days are uniform within a month). Using the product of the expected monthly
-survivals instead of the expectation of the product is exact to first order in the hazard. The
-exact expectation of the product (a signed sum of E[prod_{k in S} h_k] over subsets of months)
-needs high moments of a log-normal-like hazard that the cap truncates, so it is unstable for the
-riskiest customers; the first-order form is stable and its calibration is tested
-(tests/bank_simulator: predicted vs. observed churn by decile). Products bought after the as-of
-date that would mature inside the horizon are not in the truth (rare: a 3-month wealth product).
+horizon (churn days are uniform within a month). Two steps:
+
+1. The closed form, for every customer: log h is linear in the shocks, so their moment-generating
+   functions give E[h_{t+k}] (capped at the hazard cap; the Bernoulli events branch by branch,
+   each branch capped given the customer's other terms, see ``_event_log_mgf``), and the product
+   of the expected monthly survivals stands in for the expected product (exact to first order
+   in the hazard).
+2. Where that is above ``PATH_THRESHOLD``, the expectation over the paths (``_path_probability``):
+   the Gaussian parts by quadrature, the large Bernoulli shocks by the first one's month and kind.
+   A shock lasts, so with a strong beta the months' hazards are high together and step 1 counts
+   a bad path once per month.
+
+Both are checked against simulation (tests/bank_simulator/test_truth.py), and the calibration
+against the observed churn by decile. Products bought after the as-of date that would mature
+inside the horizon are not in the truth (rare: a 3-month wealth product).
 """
 
 from __future__ import annotations
@@ -170,7 +176,7 @@ def expected_churn_probability(
 # Customers whose closed-form probability is above this are integrated over their paths.
 PATH_THRESHOLD = 0.02
 PATH_CHUNK = 8192  # customers integrated together
-NOISE_NODES = (8, 3)  # Gauss-Hermite points along the noise path's principal components, no event
+NOISE_NODES = (8, 3)  # Gauss-Hermite points along the Gaussian paths' principal components, no event
 EVENT_NOISE_NODES = (3,)  # ... and on the paths with one large event
 
 
@@ -287,11 +293,13 @@ def _path_probability(p: ProcessParams, weights: np.ndarray, q: float, s: dict, 
     1 - prod_k (1 - f_k P(churn in month k | path)):
 
     * the Gaussian parts (d's noise, the spread's Gaussian innovations, each customer's own mix of
-      the two) by quadrature (``_noise_average``);
+      the two) by quadrature (``GaussianPaths``);
     * the large Bernoulli shocks (a spread jump, an unresolved complaint by severity, a manager
       leaving, a job change) by the month of the first one and its kind: none in the horizon, or
       the first in month t+j, of kind e (probability (1 - P)^(j-1) P pi_e / sum pi, with P the
-      chance of any in a month); the later months' large shocks in expectation, each capped;
+      chance of any in a month); the later months' large shocks in expectation, each branch
+      capped given the paths' typical level; the months followed by less than half a month of
+      the horizon take theirs in expectation too (an event there moves that month only);
     * the small shocks (a complaint resolved within the month) in expectation, each capped.
     """
     k_max = len(weights)
