@@ -186,8 +186,9 @@ def months_before_the_window(pop: Population, p: ProcessParams, rng: np.random.G
     the competitor spread at its long-run level, and the monthly hazard thins the customers on
     the books. Without it the window would start with customers whom their own risk had not
     thinned yet, and its first months' churn would run high (the riskiest leaving first).
-    Customers who join inside the window are not thinned. In outline: a month has at most one
-    of a job change and a manager leaving, and at most one maturity (both rare).
+    Customers who join inside the window are not thinned. In outline: a customer's month has at
+    most one of a complaint, a job change and a manager leaving, and at most one maturity (all
+    rare), and a manager leaves one customer at a time.
     """
     n = pop.n
     d = rng.normal(p.d_init_mean, p.d_init_sd, n)
