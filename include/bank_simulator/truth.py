@@ -205,11 +205,10 @@ def _survival(p: ProcessParams, weights: np.ndarray, q: float, log_h: np.ndarray
 @dataclass
 class SpreadLoad:
     """What one unit of month t+j's spread innovation adds to log h_{t+k}: ``per_customer``
-    (K, K, n); the same on the spread-sensitivity grid (K, K, 513), which ``grid_index`` (n,) gives
-    every customer but ``own`` (those with a maturity due, whose maturity term adds its own)."""
+    (K, K, n). It is the grid's (``_grid_spread_load``) at ``grid_index`` (n,) for every customer
+    but ``own`` (those with a maturity due, whose maturity term adds its own)."""
 
     per_customer: np.ndarray
-    grid: np.ndarray
     grid_index: np.ndarray
     own: np.ndarray
 
@@ -230,7 +229,6 @@ def _log_hazard_terms(p: ProcessParams, k_max: int, s: dict, mk: dict,
     rho_pow = p.rho ** np.arange(0, k_max + 1)
     phi_pow = p.spread_phi ** np.arange(0, k_max + 1)
     spread_b = p.spread_effect / 0.01
-    grid = SENSITIVITY_GRID
     # nearest grid point: the tabulated functions are smooth and the grid step is 1/512
     rs_idx = np.rint(np.clip(spread_sens, 0, 1) * 512).astype(np.intp)
     rs32 = spread_sens.astype(np.float32)
@@ -239,7 +237,7 @@ def _log_hazard_terms(p: ProcessParams, k_max: int, s: dict, mk: dict,
     with_mat = np.flatnonzero(maturity.any(axis=1))
     log_e = np.empty((k_max, len(d)), dtype=np.float32)
     spread_load = np.zeros((k_max, k_max, len(d)), dtype=np.float32) if paths else None
-    grid_load = _grid_spread_load(p, k_max) if paths else None
+    grid_load = _grid_spread_load(p, k_max)
     own_load = np.zeros(len(d), dtype=bool)  # customers whose load is not the grid's (a maturity due)
     for k in range(1, k_max + 1):
         # c[m]: coefficient of month t+m's shock in beta * d_{t+k}
@@ -248,12 +246,11 @@ def _log_hazard_terms(p: ProcessParams, k_max: int, s: dict, mk: dict,
         # (Gaussian plus a centred Bernoulli jump) shared by the months, as a function of rate sensitivity
         mean_path = sum(c[m - 1] * (spread_mu + phi_pow[m] * (spread_now - spread_mu) - p.spread_ref)
                         for m in range(1, k + 1))
-        spread_term = np.zeros_like(grid)
+        spread_term = np.zeros(len(SENSITIVITY_GRID))
         for j in range(1, k + 1):
-            a = spread_b * grid * sum(c[m - 1] * phi_pow[m - j] for m in range(j, k + 1))
-            spread_term += _jump_gauss_log_mgf(p, a, whole=not paths)
+            spread_term += _jump_gauss_log_mgf(p, grid_load[k - 1, j - 1], whole=not paths)
             if paths:
-                spread_load[k - 1, j - 1] = grid_load[k - 1, j - 1][rs_idx]
+                spread_load[k - 1, j - 1] = grid_load[k - 1, j - 1, rs_idx]
         # the noise: its closed-form moment-generating function, or left to the quadrature
         noise = 0.0 if paths else sum(0.5 * (cm * p.noise_sd) ** 2 for cm in c)
         row = base + np.float32(mk["season"][k - 1] + noise) + np.float32(p.beta * rho_pow[k]) * d32
@@ -280,7 +277,7 @@ def _log_hazard_terms(p: ProcessParams, k_max: int, s: dict, mk: dict,
         log_e[k - 1] = row
     if not paths:
         return log_e, None
-    return log_e, SpreadLoad(spread_load, grid_load, rs_idx, np.flatnonzero(own_load))
+    return log_e, SpreadLoad(spread_load, rs_idx, np.flatnonzero(own_load))
 
 
 def _path_probability(p: ProcessParams, weights: np.ndarray, q: float, s: dict, mk: dict,
@@ -314,20 +311,13 @@ def _path_probability(p: ProcessParams, weights: np.ndarray, q: float, s: dict, 
     distinct = np.concatenate([grid_cov, own_cov])
     components = (np.concatenate([grid_vals, own_vals]), np.concatenate([grid_vecs, own_vecs]))
     which = load.grid_index.copy()
-    which[load.own] = load.grid.shape[2] + np.arange(len(load.own))
+    which[load.own] = len(SENSITIVITY_GRID) + np.arange(len(load.own))
     # the large events: probability per month (n,) and effect on log h_{t+k} of one in month t+j (K, K, n)
-    ss = np.clip(s["service_sens"], 0, 1).astype(np.float32)
-    pc = np.float32(p.complaint_base) + np.float32(p.complaint_slope) * ss
-    g = np.float32(0.3) + ss
     lag = np.array([[p.beta * rho_pow[k - j] if j <= k else 0.0 for j in range(k_max)] for k in range(k_max)],
                    dtype=np.float32)[:, :, None]
     events = [(np.full(n, p.spread_jump_prob, dtype=np.float32), spread_load * np.float32(p.spread_jump))]
-    for sev, (ps, rs) in enumerate(zip(mk["severity_p"], mk["resolved_p"], strict=True), start=1):
-        events.append((pc * np.float32(ps * (1 - rs)), lag * (np.float32(p.complaint_unresolved_shock * sev / 3.0) * g)))
-    rm = s["rm_code"]
-    rm_shock = np.float32(p.rm_turnover_shock) * np.append(RM_SEGMENT_WEIGHT, 0.0).astype(np.float32)[rm]
-    events.append((np.where(rm < 3, np.float32(p.rm_turnover_prob), np.float32(0.0)), lag * rm_shock))
-    events.append((np.full(n, p.job_change_prob, dtype=np.float32), lag * np.float32(p.job_change_shock)))
+    events += [(prob, lag * size) for prob, size, large in
+               _bernoulli_shocks(p, s["service_sens"], s["rm_code"], mk["severity_p"], mk["resolved_p"]) if large]
     probs = np.stack([e[0] for e in events]).astype(np.float64)  # (E, n)
     any_p = 1.0 - np.prod(1.0 - probs, axis=0)
     share = probs / np.maximum(probs.sum(axis=0), 1e-300)
@@ -366,7 +356,7 @@ def _grid_spread_load(p: ProcessParams, k_max: int) -> np.ndarray:
     on the spread-sensitivity grid."""
     rho_pow = p.rho ** np.arange(0, k_max + 1)
     phi_pow = p.spread_phi ** np.arange(0, k_max + 1)
-    load = np.zeros((k_max, k_max, len(SENSITIVITY_GRID)), dtype=np.float32)
+    load = np.zeros((k_max, k_max, len(SENSITIVITY_GRID)))
     for k in range(1, k_max + 1):
         for j in range(1, k + 1):
             s_j = sum(p.beta * rho_pow[k - m] * phi_pow[m - j] for m in range(j, k + 1))
@@ -433,6 +423,28 @@ def gauss_hermite_grid(counts: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]
     return z, weights / weights.sum()
 
 
+def _bernoulli_shocks(p: ProcessParams, service_sens: np.ndarray, rm_code: np.ndarray, severity_p: np.ndarray,
+                      resolved_p: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """A month's Bernoulli shocks to d, per customer: (probability (n,), size (n,), large).
+
+    A complaint by severity and handling (large: unresolved within the month), a relationship
+    manager leaving (customers with one; ``rm_code`` 3 has none), a job change.
+    """
+    n = len(service_sens)
+    ss = np.clip(service_sens, 0, 1).astype(np.float32)
+    pc = np.float32(p.complaint_base) + np.float32(p.complaint_slope) * ss
+    g = np.float32(0.3) + ss
+    shocks = []
+    for sev, ps, rs in zip(range(1, 6), severity_p, resolved_p, strict=True):
+        for size, w, large in ((p.complaint_resolved_shock, rs, False), (p.complaint_unresolved_shock, 1 - rs, True)):
+            shocks.append((pc * np.float32(ps * w), np.float32(size * sev / 3.0) * g, large))
+    rm_w = np.append(RM_SEGMENT_WEIGHT, 0.0).astype(np.float32)[rm_code]
+    shocks.append((np.float32(p.rm_turnover_prob) * (rm_code < 3), np.float32(p.rm_turnover_shock) * rm_w, True))
+    shocks.append((np.full(n, p.job_change_prob, dtype=np.float32), np.full(n, p.job_change_shock, dtype=np.float32),
+                   True))
+    return shocks
+
+
 def _event_log_mgf(p: ProcessParams, c: np.ndarray, service_sens: np.ndarray, rm_code: np.ndarray,
                    log_rest: np.ndarray, severity_p: np.ndarray, resolved_p: np.ndarray,
                    large: bool = True) -> np.ndarray:
@@ -449,23 +461,11 @@ def _event_log_mgf(p: ProcessParams, c: np.ndarray, service_sens: np.ndarray, rm
     tests/bank_simulator/test_truth.py). ``large=False`` leaves out the large events (an unresolved
     complaint, a manager leaving, a job change): the path integration gives them branches of their own.
     """
-    ss = np.clip(service_sens, 0, 1).astype(np.float32)
-    pc = np.float32(p.complaint_base) + np.float32(p.complaint_slope) * ss
-    g = np.float32(0.3) + ss
     headroom = np.float32(p.hazard_cap) * np.exp(-log_rest)
-    rm_w = np.append(RM_SEGMENT_WEIGHT, 0.0).astype(np.float32)[rm_code]
-    has_rm = (rm_code < 3).astype(np.float32)
+    shocks = [(prob, size) for prob, size, is_large in _bernoulli_shocks(p, service_sens, rm_code, severity_p,
+                                                                         resolved_p) if large or not is_large]
     excess = np.zeros(len(log_rest), dtype=np.float32)
-
-    def capped(x):
-        return np.minimum(np.exp(x), headroom) - 1.0
-
     for cm in c:
-        for s_, ps, rs in zip(range(1, 6), severity_p, resolved_p, strict=True):
-            for shock, w in ((p.complaint_resolved_shock, rs), (p.complaint_unresolved_shock, 1 - rs))[
-                    : 2 if large else 1]:
-                excess += pc * np.float32(ps * w) * capped(np.float32(cm * shock * s_ / 3.0) * g)
-        if large:
-            excess += np.float32(p.rm_turnover_prob) * has_rm * capped(np.float32(cm * p.rm_turnover_shock) * rm_w)
-            excess += np.float32(p.job_change_prob) * capped(np.float32(cm * p.job_change_shock))
+        for prob, size in shocks:
+            excess += prob * (np.minimum(np.exp(np.float32(cm) * size), headroom) - np.float32(1.0))
     return np.log1p(excess)
